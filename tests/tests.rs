@@ -1,0 +1,1 @@
+//! Integration tests: one binary so GDAL and PROJ link once.
