@@ -259,6 +259,33 @@ pub fn difference(
     Ok((piece, Path::Overlay))
 }
 
+/// The boolean operations of the kernel, for callers that need the general case (the conformance
+/// suite, dissolves); reconciliation uses [`intersection`] and [`difference`] with their
+/// shortcuts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BoolOp {
+    Intersection,
+    Difference,
+    Union,
+    SymDifference,
+}
+
+/// `a op b` without pre-clipping or shortcuts.
+pub fn boolean(a: &IntPoly, b: &IntPoly, op: BoolOp) -> Result<Piece, String> {
+    let rule = match op {
+        BoolOp::Intersection => OverlayRule::Intersect,
+        BoolOp::Difference => OverlayRule::Difference,
+        BoolOp::Union => OverlayRule::Union,
+        BoolOp::SymDifference => OverlayRule::Xor,
+    };
+    run(&a.rings, &b.rings, rule)
+}
+
+/// The union of one polygon set (a dissolve); overlapping parts merge.
+pub fn unary_union(a: &IntPoly) -> Result<Piece, String> {
+    run(&a.rings, &[], OverlayRule::Subject)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
