@@ -23,10 +23,6 @@ pub fn data_real(rel: &str) -> PathBuf {
     p
 }
 
-pub fn repo(rel: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join(rel)
-}
-
 pub fn spec(id: &str, role: LayerRole) -> LayerSpec {
     LayerSpec::new(id, role)
 }

@@ -8,3 +8,5 @@ mod import_formats;
 mod import_errors;
 // SIGKILL during an import leaves the previous blueprint intact.
 mod store_atomic;
+// Reconciliation on plans with known answers; outputs and the ledger across re-runs.
+mod reconcile;
