@@ -19,6 +19,8 @@ APT_PACKAGES := build-essential pkg-config clang libclang-dev \
 
 run: setup build
 	./target/release/lantu import --manifest data/sample/blueprint.toml --store $(STORE)
+	rm -rf out/reconcile
+	./target/release/lantu reconcile --store $(STORE) --out out/reconcile
 
 test: setup
 	$(CARGO) test --all-targets
