@@ -26,4 +26,5 @@ pub mod layer;
 pub mod overlay;
 pub mod reconcile;
 pub mod rules;
+pub mod site;
 pub mod store;
