@@ -16,6 +16,7 @@
 //! - [`sample`]: the deterministic generator of the sample district.
 
 pub mod blueprint;
+pub mod checklist;
 pub mod codes;
 pub mod crs;
 pub mod export;

@@ -95,9 +95,7 @@ fn sites_from(
             continue;
         };
         if let Some(extent) = district_extent(bp) {
-            let inside_extent = mp
-                .bounding_rect()
-                .is_some_and(|r| r.intersects(&extent));
+            let inside_extent = mp.bounding_rect().is_some_and(|r| r.intersects(&extent));
             let inside_boundary = match bp.by_role(LayerRole::Boundary).next() {
                 Some(b) if inside_extent => b
                     .index
@@ -146,7 +144,11 @@ fn district_extent(bp: &Blueprint) -> Option<geo::Rect<f64>> {
 }
 
 /// Reads sites from a file (GeoJSON, zip, DXF, KML, TXT, GPKG, SHP).
-pub fn read_file(path: &Path, bp: &Blueprint, options: &SiteOptions) -> Result<Vec<Site>, SiteError> {
+pub fn read_file(
+    path: &Path,
+    bp: &Blueprint,
+    options: &SiteOptions,
+) -> Result<Vec<Site>, SiteError> {
     let spec = spec(options);
     let layer = import::import_path(&spec, path, &bp.crs)?;
     sites_from(layer.data, bp, options)

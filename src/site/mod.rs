@@ -18,8 +18,8 @@ use std::collections::BTreeMap;
 use std::time::Instant;
 
 use geo::{
-    Area, BooleanOps, Contains, Coord, Euclidean, Distance, Intersects, LineString, MultiLineString,
-    MultiPolygon, Point,
+    Area, BooleanOps, Contains, Coord, Distance, Euclidean, Intersects, LineString,
+    MultiLineString, MultiPolygon, Point,
 };
 use serde::{Deserialize, Serialize};
 
@@ -286,8 +286,8 @@ fn proximity_layer(
         .filter(|r| layer.spec().field(r).is_some())
         .collect();
     // Lines without a clearance field use the run's pipeline clearance.
-    let default_clearance = (kind == GeomKind::Line && rules.is_empty())
-        .then_some(params.pipeline_clearance_m);
+    let default_clearance =
+        (kind == GeomKind::Line && rules.is_empty()).then_some(params.pipeline_clearance_m);
     // Search as far as the largest limit any feature could carry: limits are per feature, so
     // first gather candidates with a generous envelope, then test each feature's own limit.
     let max_limit = layer
@@ -314,17 +314,16 @@ fn proximity_layer(
         let f = &layer.data.features[i];
         let (distance, inside_len) = match &f.geom {
             Geom::Point(mp) => {
-                let d = mp
-                    .0
-                    .iter()
-                    .map(|p| {
-                        if site.contains(p) {
-                            0.0
-                        } else {
-                            Euclidean.distance(p, site)
-                        }
-                    })
-                    .fold(f64::INFINITY, f64::min);
+                let d =
+                    mp.0.iter()
+                        .map(|p| {
+                            if site.contains(p) {
+                                0.0
+                            } else {
+                                Euclidean.distance(p, site)
+                            }
+                        })
+                        .fold(f64::INFINITY, f64::min);
                 (d, 0.0)
             }
             Geom::Line(ml) => {
@@ -382,7 +381,11 @@ fn proximity_layer(
 fn clipped_length(lines: &MultiLineString<f64>, site: &MultiPolygon<f64>) -> f64 {
     use geo::Length;
     let clipped = site.clip(lines, false);
-    clipped.0.iter().map(|l: &LineString<f64>| Euclidean.length(l)).sum()
+    clipped
+        .0
+        .iter()
+        .map(|l: &LineString<f64>| Euclidean.length(l))
+        .sum()
 }
 
 fn assessment_layer(
@@ -401,7 +404,9 @@ fn assessment_layer(
             let valid_until = f.fields.get("valid_until").map(|v| v.to_string());
             let valid = valid_until
                 .as_deref()
-                .and_then(|d| chrono::NaiveDate::parse_from_str(d.get(..10).unwrap_or(d), "%Y-%m-%d").ok())
+                .and_then(|d| {
+                    chrono::NaiveDate::parse_from_str(d.get(..10).unwrap_or(d), "%Y-%m-%d").ok()
+                })
                 .is_none_or(|d| d >= params.today);
             AssessmentHit {
                 layer: layer.id().to_string(),
@@ -434,7 +439,11 @@ pub fn interior_point(mp: &MultiPolygon<f64>) -> (f64, f64) {
 }
 
 /// The overlaps of a site with the given polygon layers only: the hot path the benchmark times.
-pub fn overlaps(bp: &Blueprint, site: &MultiPolygon<f64>, layers: &[&LoadedLayer]) -> Vec<LayerOverlap> {
+pub fn overlaps(
+    bp: &Blueprint,
+    site: &MultiPolygon<f64>,
+    layers: &[&LoadedLayer],
+) -> Vec<LayerOverlap> {
     let Some(ip) = IntPoly::from_multipolygon(site, &bp.grid) else {
         return Vec::new();
     };
@@ -468,7 +477,8 @@ pub fn analyse(bp: &Blueprint, site: &Site, params: &SiteParams) -> SiteAnalysis
                     assessments.extend(assessment_layer(bp, layer, ip, &rect, site_area, params));
                 }
                 (GeomKind::Polygon, _) => {
-                    let o = overlap_layer(bp, layer, ip, &rect, site_area, params.min_overlap_m2, true);
+                    let o =
+                        overlap_layer(bp, layer, ip, &rect, site_area, params.min_overlap_m2, true);
                     overlaps.push(o);
                 }
                 (GeomKind::Point | GeomKind::Line, _) => {
