@@ -4,6 +4,7 @@
 //! the parameters — and a SHA-256 over its canonical JSON, so a printed annex can be verified.
 
 pub mod build;
+pub mod map;
 pub mod project_code;
 
 use std::path::Path;
