@@ -26,6 +26,8 @@ pub mod import;
 pub mod layer;
 pub mod overlay;
 pub mod reconcile;
+pub mod report;
 pub mod rules;
+pub mod server;
 pub mod site;
 pub mod store;
