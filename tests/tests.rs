@@ -10,3 +10,5 @@ mod import_errors;
 mod store_atomic;
 // Reconciliation on plans with known answers; outputs and the ledger across re-runs.
 mod reconcile;
+// The HTTP API through tower oneshot: answers, problems, roles, audit, tiles, OGC API.
+mod api;
