@@ -8,3 +8,5 @@ mod import_formats;
 mod import_errors;
 // SIGKILL during an import leaves the previous blueprint intact.
 mod store_atomic;
+// The JTS/GEOS XML overlay suite through the exact kernel.
+mod geos_xml;
