@@ -10,10 +10,18 @@
 //!
 //! Agreement with an expected geometry: our result is OGC-valid (`geo::Validation`), empty iff the
 //! expected result is empty, and area(ours △ expected) ≤ 1e-9 · max(area(expected), area(ours),
-//! 1e-12), the △ computed by `geo::BooleanOps` (i_overlay's floating-point front end on its own
-//! i32 grid — a different code path from the kernel's exact i64 one). Upstream instead compares
-//! normalised geometries exactly; the area test accepts the same point set written with different
-//! vertices (collinear points kept or dropped), which is all the kernel promises.
+//! 1e-12) plus what vertex rounding alone explains (perimeters × one f64 ulp and × the snapping
+//! grid of the △ itself; see [`xor_area`]), the △ computed by `geo::BooleanOps` (i_overlay's
+//! floating-point front end on its own i32 grid — a different code path from the kernel's exact
+//! i64 one). Upstream instead compares normalised geometries exactly; the area test accepts the
+//! same point set written with different vertices (collinear points kept or dropped).
+//! Where a kernel path has a reconciliation variant (pre-clip and containment shortcut), it is run
+//! and checked too. Inputs are oriented (shells counter-clockwise) before conversion, as the
+//! importer does: the kernel relies on it.
+//!
+//! Run: `cargo test --test tests geos_xml -- --nocapture` prints the table per file, every
+//! cannot-express test by file, op and case, notes, and the allow-listed failures.
+//! `LANTU_GEOS_XML_DUMP=<dir>` writes each failing result as WKT and as exact grid rings.
 
 use std::cell::RefCell;
 use std::collections::BTreeMap;
@@ -694,7 +702,8 @@ fn run_area_identities(a: &Geom, b: &Geom, abs_tol: Option<f64>) -> Outcome {
             Err(e) => errors.push(format!("{name}: kernel error: {e}")),
         }
     }
-    if !errors.is_empty() {
+    // Invalid outputs still have exact areas: the identities are checked (and reported) anyway.
+    if pieces.len() < 5 {
         return Outcome::Fail(errors.join("; "));
     }
     let t = |k: &str| pieces[k];
