@@ -14,3 +14,5 @@ mod dxf;
 mod reconcile;
 // The HTTP API through tower oneshot: answers, problems, roles, audit, tiles, OGC API.
 mod api;
+// The JTS/GEOS XML overlay suite through the exact kernel.
+mod geos_xml;
