@@ -168,7 +168,7 @@ export class ConflictPanel {
           result.textContent = failure(err, '提交失败');
         }
       });
-      box.append(form);
+      box.append(form, h('p', { class: 'hint', dataset: { permHint: 'transition' } }, '以规划人员或管理员身份登录后可流转图斑。'));
       this.state.applyPermissions(box);
     }
     return box;

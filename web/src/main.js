@@ -3,7 +3,7 @@
 
 import 'maplibre-gl/dist/maplibre-gl.css';
 import './style.css';
-import { PERMS, ROLE_NAMES, api, failure, getKey, setKey, whoami } from './api.js';
+import { ApiError, PERMS, ROLE_NAMES, api, failure, getKey, setKey, whoami } from './api.js';
 import { ConflictPanel } from './conflicts.js';
 import { boundaryLabels, buildLegend, createMap, enablePopups, highlightedGeometry } from './map.js';
 import { ReconcilePanel } from './reconcile.js';
@@ -19,6 +19,7 @@ const state = {
   /** Hides what the role may not do (the server refuses it anyway). */
   applyPermissions(root = document) {
     for (const e of $$('[data-perm]', root)) e.hidden = !this.can(e.dataset.perm);
+    for (const e of $$('[data-perm-hint]', root)) e.hidden = this.can(e.dataset.permHint);
   },
   showTab(name) {
     for (const b of $$('#tabs button')) b.classList.toggle('active', b.dataset.tab === name);
@@ -39,6 +40,8 @@ async function login() {
       : '访客（只读）';
     who.dataset.role = me.role;
   } catch (err) {
+    // A refused key would make every later request fail too: forget it, read as a viewer.
+    if (err instanceof ApiError && err.status === 401) setKey('');
     state.role = 'viewer';
     who.textContent = failure(err, '登录失败');
     who.dataset.role = 'none';

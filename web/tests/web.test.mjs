@@ -259,7 +259,13 @@ test('uploading sites.txt shows the verdicts of each of its sites', { timeout: 1
 });
 
 test('with the land_sale key the checklist downloads as PDF, XLSX, JSON and TXT', { timeout: 240_000 }, async () => {
-  // A viewer is not offered the checklist.
+  // A viewer is not offered the checklist, and an unknown key is refused and forgotten.
+  assert.equal(await page.locator('#checklist-box').isVisible(), false);
+  await page.fill('#key', 'lantu_0000');
+  await page.click('#login button[type=submit]');
+  await page.waitForFunction(() => document.querySelector('#whoami')?.dataset.role === 'none');
+  assert.match(await page.locator('#whoami').innerText(), /^登录失败：/);
+  assert.equal(await page.evaluate(() => localStorage.getItem('lantu.apiKey')), null);
   assert.equal(await page.locator('#checklist-box').isVisible(), false);
   await loginAs('land_sale');
   assert.match(await page.locator('#whoami').innerText(), /土地出让人员/);
@@ -271,21 +277,28 @@ test('with the land_sale key the checklist downloads as PDF, XLSX, JSON and TXT'
   const sha = await first.getAttribute('data-sha');
   assert.match(sha, /^[0-9a-f]{64}$/);
 
+  // Each button fetches with the key and saves the blob; a failure shows as an error toast.
   const save = async (format) => {
-    const [download] = await Promise.all([
-      page.waitForEvent('download', { timeout: 120_000 }),
-      first.locator(`button[data-format="${format}"]`).click(),
-    ]);
+    await page.evaluate(() => { document.querySelector('#toast').className = ''; });
+    const download = page.waitForEvent('download', { timeout: 120_000 });
+    const failed = page.waitForSelector('#toast.error', { timeout: 120_000 }).then(async (t) => {
+      throw new Error(`${format}: ${await t.innerText()}`);
+    });
+    // Whichever loses the race is left to time out unobserved.
+    download.catch(() => {});
+    failed.catch(() => {});
+    await first.locator(`button[data-format="${format}"]`).click();
+    const d = await Promise.race([download, failed]);
     const path = join(RESULTS, `checklist.${format}`);
-    await download.saveAs(path);
+    await d.saveAs(path);
     return readFileSync(path);
   };
+  const json = JSON.parse((await save('json')).toString('utf8'));
+  assert.equal(json.sha256, sha);
   const pdf = await save('pdf');
   assert.equal(pdf.subarray(0, 5).toString('latin1'), '%PDF-');
   const xlsx = await save('xlsx');
   assert.deepEqual([...xlsx.subarray(0, 4)], [0x50, 0x4b, 0x03, 0x04], 'XLSX is a zip');
-  const json = JSON.parse((await save('json')).toString('utf8'));
-  assert.equal(json.sha256, sha);
   const txt = (await save('txt')).toString('utf8');
   assert.ok(txt.length > 0);
   await shot('05-checklist');
