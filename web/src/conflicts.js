@@ -13,9 +13,10 @@ const CHANGE = { appeared: '新增', unchanged: '未变', changed: '变化', rea
 const PAGE = 50;
 
 export class ConflictPanel {
-  constructor(map, state) {
+  constructor(map, bp, state) {
     this.map = map;
     this.state = state;
+    this.titles = new Map(bp.layers.map((l) => [l.id, l.title]));
     this.offset = 0;
     /** rule id → display name (from the newest finished run's summary, else type and category). */
     this.ruleNames = new Map();
@@ -37,6 +38,18 @@ export class ConflictPanel {
   /** Names of rules from a finished run's summary. */
   learnRules(summary) {
     for (const r of summary.rules || []) this.ruleNames.set(r.id, r.name);
+  }
+
+  /**
+   * Rule names from the newest finished run of this server process (the API lists no rules);
+   * without one, parcels are labelled by their type and category.
+   */
+  async loadRuleNames() {
+    if (this.ruleNames.size) return;
+    try {
+      const done = (await api('/api/reconcile')).find((r) => r.state === 'done');
+      if (done) this.learnRules(await api(`/api/reconcile/${encodeURIComponent(done.id)}/summary`));
+    } catch { /* labels fall back to type and category */ }
   }
 
   ruleLabel(rec) {
@@ -62,6 +75,7 @@ export class ConflictPanel {
 
   async refresh() {
     try {
+      await this.loadRuleNames();
       await this.facets();
       await this.load();
     } catch (err) {
@@ -125,8 +139,8 @@ export class ConflictPanel {
       ['类别', r.category],
       ['镇街', `${r.town || '—'}${r.town_code ? `（${r.town_code}）` : ''}`],
       ['面积', `${m2(r.ellipsoidal_area_m2)} m²（${mu(r.ellipsoidal_area_m2)} 亩）`],
-      ['主体图层', `${r.subject_layer} ${r.subject_id}${r.subject_class ? ` [${r.subject_class}]` : ''}`],
-      ['比对图层', `${r.other_layer} ${r.other_id || ''}${r.other_class ? ` [${r.other_class}]` : ''}`],
+      ['主体图层', `${this.titles.get(r.subject_layer) || r.subject_layer} ${r.subject_id}${r.subject_class ? ` [${r.subject_class}]` : ''}`],
+      ['比对图层', `${this.titles.get(r.other_layer) || r.other_layer} ${r.other_id || ''}${r.other_class ? ` [${r.other_class}]` : ''}`],
       ['状态', r.state],
       ['存续', `${PRESENCE[r.presence] || r.presence}${r.change ? `，${CHANGE[r.change] || r.change}` : ''}`],
       ['标记', r.flags || '—'],

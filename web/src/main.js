@@ -87,7 +87,7 @@ async function main() {
   boundaryLabels(map, bp);
 
   const sites = new SitePanel(map, bp, state);
-  const conflicts = new ConflictPanel(map, state);
+  const conflicts = new ConflictPanel(map, bp, state);
   const reconcile = new ReconcilePanel(map, state, conflicts);
   enablePopups(map, bp, {
     isDrawing: () => sites.drawing(),

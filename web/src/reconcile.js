@@ -21,15 +21,10 @@ export class ReconcilePanel {
 
   /** Lists this server's runs and follows one that is still running. */
   async refresh() {
+    await this.conflicts.loadRuleNames();
     const runs = await this.refreshList();
     const running = runs.find((r) => r.state === 'running');
     if (running && !this.timer) this.follow(running.id);
-    const done = runs.find((r) => r.state === 'done');
-    if (done && !this.conflicts.ruleNames.size) {
-      try {
-        this.conflicts.learnRules(await api(`/api/reconcile/${encodeURIComponent(done.id)}/summary`));
-      } catch { /* rule names fall back to type and category */ }
-    }
   }
 
   async start() {
