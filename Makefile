@@ -9,6 +9,8 @@ SHELL := /bin/bash
 SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 STORE ?= store
 CARGO ?= cargo
+# The debug binary the browser tests serve (cargo's target directory may be elsewhere).
+LANTU_BIN ?= $(abspath $(or $(CARGO_TARGET_DIR),target))/debug/lantu
 
 # Debian 12 packages: GDAL/PROJ/SQLite to link, clang for bindgen (proj-sys), CJK fonts for the
 # PDF checklist and the map's labels, poppler-utils (pdftotext) for its tests, gdal-bin (ogr2ogr)
@@ -34,7 +36,7 @@ test: setup web
 
 # The browser tests: target/debug/lantu serves the sample district to Debian's chromium.
 web-test:
-	cd web && LANTU_BIN=$(CURDIR)/target/debug/lantu npm test
+	cd web && LANTU_BIN=$(LANTU_BIN) npm test
 
 serve: setup build web
 	./target/release/lantu serve --store $(STORE) --manifest data/sample/blueprint.toml --web web/dist
