@@ -55,22 +55,10 @@ enum Accepted {
     /// Ours is a correct answer and upstream's differs: checked with exact rational arithmetic
     /// (Python `fractions`, inputs read as exact binary fractions) and GEOS 3.14.1 (shapely 2.2).
     Ours,
-    /// A kernel defect, reported for a fix in `src/overlay`; listed so that this suite guards
-    /// everything else meanwhile. Delete the entry when the fix lands (a stale entry fails).
-    KernelDefect,
     /// A kernel defect that keeps the op from finishing: not run (a thread cannot be stopped),
     /// unless `LANTU_GEOS_XML_RUN_SLOW` is set — then it runs and must fail or hang as before.
     DoesNotFinish,
 }
-
-/// `Piece::to_multipolygon` output that is invalid in f64 although the kernel's result is valid
-/// on its integer grid. Evidence for each entry below: the dumped integer rings pass an exact
-/// integer check (no two segments cross or overlap, no ring with fewer than 3 distinct points or
-/// zero area); GEOS 3.14.1 and/or `geo::Validation` reject the f64 rings. Cause: `Grid::for_bbox`
-/// picks a grid finer than f64 can represent at the data's largest coordinates (an axis that
-/// spans zero or several binades: 2^-k below the ulp), so `Grid::to_f64` merges distinct
-/// vertices and a needle or a near-touching vertex turns into a collapsed ring or a crossing.
-const F64_EXPORT: &str = "kernel result valid on the integer grid, invalid after Grid::to_f64";
 
 /// Failures investigated and accepted: (file, case number, op, kind, evidence). Each entry must
 /// still fail — a stale entry fails the test, so the list only shrinks.
@@ -120,65 +108,6 @@ const ALLOWED: &[(&str, usize, &str, Accepted, &str)] = &[
         // (4.66e-10 at y ≈ 2.39e6). Upstream keeps a 5.6e-10 triangle, the kernel rounds it away
         // on both paths (within the △ bound).
         "sub-grid sliver: exact area 1.0e-9, kernel result empty",
-    ),
-    (
-        "geos/misc/robustness.xml",
-        1,
-        "areatest",
-        Accepted::KernelDefect,
-        // x spans zero (±5.5e5), y 7.3e4 to 1.08e6: grid 2^-41 × 2^-36 against an f64 ulp of up
-        // to 2^-33 × 2^-32. A−B and A△B self-intersect at (-102894.556242139 939992.669272967)
-        // per GEOS; the area identities hold.
-        F64_EXPORT,
-    ),
-    (
-        "jts/robust/overlay/TestOverlay-geos-275.xml",
-        1,
-        "overlayAreaTest",
-        Accepted::KernelDefect,
-        // Both axes span zero, |coordinates| < 4901: grid 2^-48 against an ulp of up to 2^-40.
-        // A△B self-intersects at (-3138.99181790901 39.9929298181519) per GEOS.
-        F64_EXPORT,
-    ),
-    (
-        "jts/robust/overlay/TestOverlay-geos-350.xml",
-        1,
-        "overlayAreaTest",
-        Accepted::KernelDefect,
-        // y spans zero (-5762 to 19375): y grid 2^-46 against an ulp of up to 2^-38. A∩B carries
-        // needle triangles of 9.5e-10 and 9.8e-11 whose vertices lie 12 grid units (1.7e-13)
-        // apart in y; geo reports overlapping polygons and holes outside their shell (GEOS 3.14
-        // still accepts these rings).
-        F64_EXPORT,
-    ),
-    (
-        "jts/robust/overlay/TestOverlay-geos-350.xml",
-        2,
-        "overlayAreaTest",
-        Accepted::KernelDefect,
-        // Same y axis as case 1 (grid 2^-37 × 2^-46): the pre-clipped A∩B has a triangle two of
-        // whose vertices merge at (-70351.87987987988 -1667.0870870870874) ("too few points",
-        // GEOS).
-        F64_EXPORT,
-    ),
-    (
-        "jts/robust/overlay/TestOverlay-geos-398.xml",
-        1,
-        "overlayAreaTest",
-        Accepted::KernelDefect,
-        // Both axes start at 0 (0..60 × 0..36): grid 2^-55 against an ulp of up to 2^-47. A△B
-        // self-intersects at (34.0258524396558 6.89814026229727) per GEOS.
-        F64_EXPORT,
-    ),
-    (
-        "jts/robust/overlay/TestOverlay-misc-4.xml",
-        2,
-        "overlayAreaTest",
-        Accepted::KernelDefect,
-        // Both axes span zero, |coordinates| ≤ 100.6: grid 2^-54 against an ulp of up to 2^-46.
-        // B−A and A△B hold a triangle whose three vertices round to two f64 points near
-        // (-76.233102437448 -100.586206896552) ("too few points", GEOS).
-        F64_EXPORT,
     ),
 ];
 
@@ -1078,9 +1007,7 @@ fn geos_xml_overlay_suite() {
                                 let (_, _, _, kind, why) = ALLOWED[i];
                                 let tag = match kind {
                                     Accepted::Ours => "allowed, ours is right",
-                                    Accepted::KernelDefect | Accepted::DoesNotFinish => {
-                                        "allowed, KERNEL DEFECT"
-                                    }
+                                    Accepted::DoesNotFinish => "allowed, KERNEL DEFECT",
                                 };
                                 accepted.push(format!("[{tag}: {why}] {line}"));
                             }
