@@ -1,7 +1,7 @@
 # lantu — the two commands of the README, and the steps behind them.
 #
-#   make run    install what the project needs, build, import the bundled sample district
-#               into an embedded store and print its summary
+#   make run    install what the project needs, build, import the bundled sample district into
+#               an embedded store (first run), reconcile it, then serve the API and the web map
 #   make test   install what the tests need, then run every test (cargo, then the browser tests)
 #   make serve  build the web page and serve the API and the map from the store
 
@@ -24,10 +24,17 @@ NODE_PACKAGES := nodejs npm
 
 .PHONY: run test setup deps build web web-test serve sample-data bench clean-store
 
+ADDR ?= 127.0.0.1:8080
+
 run: setup build web
-	./target/release/lantu import --manifest data/sample/blueprint.toml --store $(STORE)
+	@if [ -f $(STORE)/catalog.sqlite ]; then \
+		./target/release/lantu summary --store $(STORE); \
+	else \
+		./target/release/lantu import --manifest data/sample/blueprint.toml --store $(STORE); \
+	fi
 	rm -rf out/reconcile
-	./target/release/lantu reconcile --store $(STORE) --out out/reconcile
+	./target/release/lantu reconcile --store $(STORE) --out out/reconcile --quiet
+	./target/release/lantu serve --store $(STORE) --addr $(ADDR) --manifest data/sample/blueprint.toml --web web/dist
 
 test: setup web
 	$(CARGO) test --all-targets
@@ -39,7 +46,7 @@ web-test:
 	cd web && LANTU_BIN=$(LANTU_BIN) npm test
 
 serve: setup build web
-	./target/release/lantu serve --store $(STORE) --manifest data/sample/blueprint.toml --web web/dist
+	./target/release/lantu serve --store $(STORE) --addr $(ADDR) --manifest data/sample/blueprint.toml --web web/dist
 
 # The web page: npm ci when package-lock.json changed, then the esbuild bundle in web/dist.
 web: web/dist/index.html

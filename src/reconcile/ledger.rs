@@ -557,3 +557,60 @@ pub fn transition(
     }
     get(store, id)
 }
+
+/// Counts of present parcels by rule, town and state: the values a filter can take.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct Facets {
+    pub rules: Vec<(String, u64)>,
+    /// (town code, town name, count).
+    pub towns: Vec<(String, String, u64)>,
+    pub states: Vec<(String, u64)>,
+}
+
+pub fn facets(store: &Store, blueprint: &str) -> Result<Facets, LedgerError> {
+    let conn = store.conn();
+    ensure_schema(&conn)?;
+    let pairs = |sql: &str| -> Result<Vec<(String, u64)>, LedgerError> {
+        let mut stmt = conn.prepare(sql)?;
+        let rows = stmt
+            .query_map(params![blueprint], |r| {
+                Ok((r.get(0)?, r.get::<_, i64>(1)? as u64))
+            })?
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(rows)
+    };
+    let rules = pairs(
+        "SELECT rule_id, COUNT(*) FROM conflicts WHERE blueprint = ?1 AND presence = 'present' \
+         GROUP BY rule_id ORDER BY rule_id",
+    )?;
+    let states = pairs(
+        "SELECT state, COUNT(*) FROM conflicts WHERE blueprint = ?1 AND presence = 'present' \
+         GROUP BY state ORDER BY state",
+    )?;
+    let mut stmt = conn.prepare(
+        "SELECT town_code, town, COUNT(*) FROM conflicts WHERE blueprint = ?1 AND presence = 'present' \
+         GROUP BY town_code, town ORDER BY town_code",
+    )?;
+    let towns = stmt
+        .query_map(params![blueprint], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get::<_, i64>(2)? as u64))
+        })?
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(Facets {
+        rules,
+        towns,
+        states,
+    })
+}
+
+/// A key that changes whenever the blueprint's ledger changes (a run or a transition).
+pub fn revision(store: &Store, blueprint: &str) -> Result<String, LedgerError> {
+    let conn = store.conn();
+    ensure_schema(&conn)?;
+    let rev: (String, String) = conn.query_row(
+        "SELECT COALESCE(MAX(updated_at), ''), CAST(COUNT(*) AS TEXT) FROM conflicts WHERE blueprint = ?1",
+        params![blueprint],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )?;
+    Ok(format!("{}#{}", rev.0, rev.1))
+}

@@ -182,3 +182,18 @@ pub async fn transition(
     .map_err(|e| ApiError::internal(e.to_string()))??;
     Ok(Json(record))
 }
+
+/// Filter values with counts: rules, towns and states of the present parcels.
+#[utoipa::path(get, path = "/api/conflicts/facets", tag = "reconcile", responses((status = 200, body = Object)))]
+pub async fn facets(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> Result<Json<ledger::Facets>, ApiError> {
+    caller.require(Permission::Read)?;
+    let store = state.store.clone();
+    let name = state.blueprint().meta.name.clone();
+    let f = tokio::task::spawn_blocking(move || ledger::facets(&store, &name))
+        .await
+        .map_err(|e| ApiError::internal(e.to_string()))??;
+    Ok(Json(f))
+}

@@ -59,3 +59,83 @@ pub async fn audit(
     .map_err(|e| ApiError::internal(e.to_string()))??;
     Ok(Json(entries))
 }
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Me {
+    pub name: String,
+    pub role: crate::server::Role,
+    /// What this caller may do: read, reconcile, transition_conflict, issue_checklist,
+    /// upload_layer, activate, read_audit.
+    pub permissions: Vec<String>,
+}
+
+/// Who the caller is (from the API key, or the anonymous role) and what it may do.
+#[utoipa::path(get, path = "/api/me", tag = "admin", responses((status = 200, body = Me), (status = 401, body = crate::server::error::Problem)))]
+pub async fn me(caller: Caller) -> Json<Me> {
+    use crate::server::Permission as P;
+    let permissions = [
+        (P::Read, "read"),
+        (P::Reconcile, "reconcile"),
+        (P::TransitionConflict, "transition_conflict"),
+        (P::IssueChecklist, "issue_checklist"),
+        (P::UploadLayer, "upload_layer"),
+        (P::Activate, "activate"),
+        (P::ReadAudit, "read_audit"),
+    ]
+    .into_iter()
+    .filter(|(p, _)| caller.role.allows(*p))
+    .map(|(_, n)| n.to_string())
+    .collect();
+    Json(Me {
+        name: caller.name.clone(),
+        role: caller.role,
+        permissions,
+    })
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct RuleInfo {
+    pub id: String,
+    pub name: String,
+    pub category: String,
+    pub diff_type: String,
+    pub severity: String,
+    pub subject_layer: String,
+    pub other_layer: String,
+    pub clause: String,
+}
+
+/// The reconciliation rules of the active blueprint.
+#[utoipa::path(get, path = "/api/rules", tag = "reconcile", responses((status = 200, body = [RuleInfo])))]
+pub async fn rules(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> Result<Json<Vec<RuleInfo>>, ApiError> {
+    caller.require(Permission::Read)?;
+    let bp = state.blueprint();
+    let set = match bp.meta.settings.get("rules").and_then(|v| v.as_str()) {
+        Some(p) if !p.is_empty() && std::path::Path::new(p).exists() => {
+            crate::rules::RuleSet::load(std::path::Path::new(p))
+        }
+        _ => crate::rules::RuleSet::default_rules(),
+    }
+    .map_err(|e| ApiError::internal(e.to_string()))?;
+    Ok(Json(
+        set.rules
+            .iter()
+            .map(|r| RuleInfo {
+                id: r.id.clone(),
+                name: r.name.clone(),
+                category: r.category.clone(),
+                diff_type: r.diff_type.clone(),
+                severity: r.severity.label().to_string(),
+                subject_layer: r.subject.layer.clone(),
+                other_layer: r.other().layer.clone(),
+                clause: match r.clause() {
+                    crate::rules::Clause::Overlaps => "overlaps".to_string(),
+                    crate::rules::Clause::Outside => "outside".to_string(),
+                },
+            })
+            .collect(),
+    ))
+}

@@ -77,6 +77,9 @@ pub fn router(state: AppState) -> Router {
         .routes(routes!(jobs::result_geojson))
         .routes(routes!(jobs::result_gpkg))
         .routes(routes!(conflicts::list))
+        .routes(routes!(conflicts::facets))
+        .routes(routes!(meta::me))
+        .routes(routes!(meta::rules))
         .routes(routes!(conflicts::get))
         .routes(routes!(meta::audit));
     let (api, doc) = OpenApiRouter::with_openapi(ApiDoc::openapi())

@@ -39,6 +39,9 @@ pub struct QuickVerdict {
 pub struct SiteResult {
     #[schema(value_type = Object)]
     pub analysis: SiteAnalysis,
+    /// The site as GeoJSON in EPSG:4490 lon/lat (what the map draws).
+    #[schema(value_type = Object)]
+    pub geometry: serde_json::Value,
     pub verdicts: Vec<QuickVerdict>,
 }
 
@@ -113,12 +116,21 @@ pub async fn check(
     Ok(result)
 }
 
-fn respond(bp: &Blueprint, analyses: Vec<SiteAnalysis>) -> SiteCheckResponse {
+fn respond(bp: &Blueprint, sites: Vec<Site>, analyses: Vec<SiteAnalysis>) -> SiteCheckResponse {
+    let lonlat = crate::export::to_lonlat(&bp.crs).ok();
     SiteCheckResponse {
         blueprint: bp.label(),
-        sites: analyses
+        sites: sites
             .into_iter()
-            .map(|a| SiteResult {
+            .zip(analyses)
+            .map(|(s, a)| SiteResult {
+                geometry: lonlat
+                    .as_ref()
+                    .and_then(|t| {
+                        crate::export::geometry_json(&crate::layer::Geom::Polygon(s.geometry), t)
+                            .ok()
+                    })
+                    .unwrap_or(serde_json::Value::Null),
                 verdicts: verdicts(bp, &a),
                 analysis: a,
             })
@@ -145,11 +157,11 @@ pub async fn site_check(
         name_field: None,
         max_vertices: Some(state.config.max_site_vertices),
     };
-    let (_, analyses) = check(&state, bp.clone(), move |bp| {
+    let (sites, analyses) = check(&state, bp.clone(), move |bp| {
         input::read_geojson(&body, bp, &options).map_err(ApiError::from)
     })
     .await?;
-    Ok(Json(respond(&bp, analyses)))
+    Ok(Json(respond(&bp, sites, analyses)))
 }
 
 /// Check the sites of an uploaded file: zipped Shapefile, DXF, KML or 界址点 TXT
@@ -184,11 +196,11 @@ pub async fn site_check_upload(
         max_vertices: Some(state.config.max_site_vertices),
     };
     let bp = state.blueprint();
-    let (_, analyses) = check(&state, bp.clone(), move |bp| {
+    let (sites, analyses) = check(&state, bp.clone(), move |bp| {
         let r = input::read_file(&file, bp, &options).map_err(ApiError::from);
         drop(upload);
         r
     })
     .await?;
-    Ok(Json(respond(&bp, analyses)))
+    Ok(Json(respond(&bp, sites, analyses)))
 }
