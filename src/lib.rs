@@ -22,4 +22,5 @@ pub mod export;
 pub mod geometry;
 pub mod import;
 pub mod layer;
+pub mod sample;
 pub mod store;

@@ -3,6 +3,7 @@
 
 mod import;
 mod inspect;
+mod sample;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -41,6 +42,8 @@ pub enum Command {
     Load(inspect::LoadArgs),
     /// Re-hash every layer object of a blueprint and compare with the catalog.
     Verify(inspect::VerifyArgs),
+    /// Generate the synthetic sample district (office formats, manifest, expected answers).
+    Sample(sample::SampleArgs),
 }
 
 pub fn init_logging(verbose: u8) {
@@ -90,5 +93,6 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Audit(a) => inspect::audit(a),
         Command::Load(a) => inspect::load(a),
         Command::Verify(a) => inspect::verify(a),
+        Command::Sample(a) => sample::run(a),
     }
 }
