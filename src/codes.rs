@@ -41,8 +41,15 @@ pub enum ResolveStatus {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ResolvedPart {
+    pub raw: String,
+    pub code: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Classification {
     pub raw: String,
+    pub parts: Vec<ResolvedPart>,
     pub flags: ClassFlags,
     pub name: String,
     pub status: ResolveStatus,
@@ -61,12 +68,17 @@ impl CodeSystem {
         match self.entries.get(code) {
             Some((name, flags)) => Classification {
                 raw: raw.to_string(),
+                parts: vec![ResolvedPart {
+                    raw: code.to_string(),
+                    code: Some(code.to_string()),
+                }],
                 flags: *flags,
                 name: name.clone(),
                 status: ResolveStatus::Known,
             },
             None => Classification {
                 raw: raw.to_string(),
+                parts: Vec::new(),
                 flags: ClassFlags::default(),
                 name: String::new(),
                 status: if code.is_empty() {

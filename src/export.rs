@@ -244,11 +244,10 @@ fn json_value(v: &Value) -> Json {
     }
 }
 
-/// Coordinates in EPSG:4490 rounded to 1e-9° (≈ 0.1 mm).
+/// Coordinates in EPSG:4490, at full precision so a round trip through GeoJSON keeps areas.
 fn lonlat(t: &Transformer, c: geo::Coord<f64>) -> Result<Json, CrsError> {
     let p = t.point(c)?;
-    let round = |v: f64| (v * 1e9).round() / 1e9;
-    Ok(json!([round(p.x), round(p.y)]))
+    Ok(json!([p.x, p.y]))
 }
 
 fn ring_json(t: &Transformer, r: &geo::LineString<f64>) -> Result<Json, CrsError> {

@@ -134,6 +134,10 @@ pub fn run(a: ImportArgs) -> anyhow::Result<ExitCode> {
         Err(e) => return import_failed(e),
     };
     let object = store.put_layer(&layer.data, epsg)?;
+    // Test hook: lets the crash test kill the process between object write and catalog commit.
+    if std::env::var("LANTU_FAILPOINT").as_deref() == Ok("before-commit") {
+        std::thread::sleep(std::time::Duration::from_secs(600));
+    }
     let version = NewVersion {
         hash: object.hash,
         spec: spec.clone(),

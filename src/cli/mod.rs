@@ -3,6 +3,7 @@
 
 mod import;
 mod inspect;
+mod reconcile;
 mod sample;
 
 use std::path::PathBuf;
@@ -42,6 +43,10 @@ pub enum Command {
     Load(inspect::LoadArgs),
     /// Re-hash every layer object of a blueprint and compare with the catalog.
     Verify(inspect::VerifyArgs),
+    /// Reconcile the plans of a blueprint: conflict parcels (差异图斑), statistics, ledger.
+    Reconcile(reconcile::ReconcileArgs),
+    /// The conflict ledger: list, show, move parcels through the lifecycle.
+    Conflicts(reconcile::ConflictsArgs),
     /// Generate the synthetic sample district (office formats, manifest, expected answers).
     Sample(sample::SampleArgs),
 }
@@ -93,6 +98,8 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Audit(a) => inspect::audit(a),
         Command::Load(a) => inspect::load(a),
         Command::Verify(a) => inspect::verify(a),
+        Command::Reconcile(a) => reconcile::reconcile(a),
+        Command::Conflicts(a) => reconcile::conflicts(a),
         Command::Sample(a) => sample::run(a),
     }
 }

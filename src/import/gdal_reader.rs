@@ -117,7 +117,34 @@ pub fn crs_of(srs: &gdal::spatial_ref::SpatialRef) -> Option<Crs> {
             return Some(Crs::Epsg(code));
         }
     }
+    if srs.is_geographic() {
+        if let Some(code) = geographic_code(srs) {
+            return Some(Crs::Epsg(code));
+        }
+    }
     srs.to_wkt().ok().map(Crs::Definition)
+}
+
+/// WGS84 and CGCS2000 longitude/latitude written without an authority (ESRI `.prj`).
+fn geographic_code(srs: &gdal::spatial_ref::SpatialRef) -> Option<u32> {
+    let wkt = srs.to_wkt().ok()?.to_ascii_uppercase();
+    let a = srs.semi_major().ok()?;
+    let inv_f = {
+        let b = srs.semi_minor().ok()?;
+        a / (a - b)
+    };
+    if (a - 6_378_137.0).abs() > 1e-3 {
+        return None;
+    }
+    let named = |names: &[&str]| names.iter().any(|n| wkt.contains(n));
+    if named(&["WGS_1984", "WGS 84", "WGS84"]) && (inv_f - 298.257_223_563).abs() < 1e-6 {
+        Some(4326)
+    } else if named(&["CGCS", "CHINA_2000", "CHINA 2000"]) && (inv_f - 298.257_222_101).abs() < 1e-6
+    {
+        Some(4490)
+    } else {
+        None
+    }
 }
 
 /// Recognises a CGCS2000 transverse Mercator by its parameters.

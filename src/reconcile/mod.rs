@@ -1,0 +1,846 @@
+//! Reconciliation (图斑对比分析): rules × layers → conflict pieces (差异图斑), exact areas,
+//! statistics, and the persistent ledger.
+//!
+//! Per rule: the subject features that pass the class prefilter are processed in id order, in
+//! chunks, each chunk in parallel (rayon); candidates come from the other layer's R-tree and its
+//! class prefilter; each pair goes through the exact kernel ([`crate::overlay`]); pieces pass the
+//! sliver policy; the survivors get ellipsoidal area, town, ledger flags and a stable id, and are
+//! streamed — in deterministic order — to the sinks (GeoPackage, ledger, statistics) on the
+//! calling thread while the next chunk is computed. Nothing holds all pieces in memory.
+
+pub mod ledger;
+pub mod output;
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+use std::sync::mpsc::sync_channel;
+use std::time::Instant;
+
+use geo::{Buffer, Centroid, Contains, MultiPolygon};
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use thiserror::Error;
+
+use crate::blueprint::{Blueprint, LoadedLayer};
+use crate::codes::{Classification, CodeTables};
+use crate::geometry::area;
+use crate::layer::{LayerRole, union_rect};
+use crate::overlay::{self, Grid, IntPoly, Path, Piece};
+use crate::rules::{ClassPredicate, Clause, Rule, RuleSet, SliverPolicy};
+
+#[derive(Debug, Error)]
+pub enum ReconcileError {
+    #[error("no rule of the rule set can run on this blueprint: {0}")]
+    NothingToRun(String),
+    #[error("blueprint has no polygon data to reconcile")]
+    Empty,
+    #[error("writing results: {0}")]
+    Output(String),
+    #[error("the run was cancelled")]
+    Cancelled,
+}
+
+/// Run parameters, echoed in every output.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Params {
+    pub sliver: SliverPolicy,
+    /// Subject features per parallel chunk (memory bound of the pipeline).
+    pub chunk: usize,
+}
+
+impl Params {
+    pub fn new(sliver: SliverPolicy) -> Params {
+        Params {
+            sliver,
+            chunk: 4096,
+        }
+    }
+}
+
+/// Ledger flags of a piece (JBNT, STHX, KFBJ); `None` when not computed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct PieceFlags {
+    /// 细碎: smaller than the fine-area threshold.
+    pub fine: bool,
+    pub farmland: Option<bool>,
+    pub red_line: Option<bool>,
+    pub outside_boundary: Option<bool>,
+}
+
+impl PieceFlags {
+    /// Short text for exports: `细碎;JBNT;STHX;KFBJ外`.
+    pub fn label(&self) -> String {
+        let mut v = Vec::new();
+        if self.fine {
+            v.push("细碎");
+        }
+        if self.farmland == Some(true) {
+            v.push("JBNT");
+        }
+        if self.red_line == Some(true) {
+            v.push("STHX");
+        }
+        if self.outside_boundary == Some(true) {
+            v.push("KFBJ外");
+        }
+        v.join(";")
+    }
+}
+
+/// One conflict piece (差异图斑).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConflictPiece {
+    /// Stable id: same rule, source features and geometry give the same id on every run.
+    pub conflict_id: String,
+    /// rule | subject layer | subject id | other layer | other id: identifies "the same"
+    /// conflict across runs when its geometry changed.
+    pub key: String,
+    pub rule_id: String,
+    pub diff_type: String,
+    pub category: String,
+    pub subject_layer: String,
+    pub subject_id: String,
+    pub subject_class: String,
+    pub other_layer: String,
+    /// `None` for `outside` rules (the piece lies outside all features of the other layer).
+    pub other_id: Option<String>,
+    pub other_class: String,
+    pub town_code: String,
+    pub town: String,
+    pub area_m2: f64,
+    pub ellipsoidal_area_m2: f64,
+    pub flags: PieceFlags,
+    pub geometry: MultiPolygon<f64>,
+}
+
+/// A pair the kernel could not process; the run goes on without it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PairError {
+    pub rule_id: String,
+    pub subject_id: String,
+    pub other_id: Option<String>,
+    pub message: String,
+}
+
+/// Count and area of a class of pieces.
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
+pub struct Tally {
+    pub count: u64,
+    pub area_m2: f64,
+    pub ellipsoidal_area_m2: f64,
+}
+
+impl Tally {
+    fn add(&mut self, area: f64, ellipsoidal: f64) {
+        self.count += 1;
+        self.area_m2 += area;
+        self.ellipsoidal_area_m2 += ellipsoidal;
+    }
+}
+
+/// Statistics of one rule.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct RuleStats {
+    pub id: String,
+    pub name: String,
+    pub category: String,
+    pub diff_type: String,
+    pub severity: String,
+    pub subject_layer: String,
+    pub other_layer: String,
+    pub clause: String,
+    pub subject_features: u64,
+    pub candidate_pairs: u64,
+    pub overlays: u64,
+    pub contained: u64,
+    /// Kept pieces.
+    pub kept: Tally,
+    /// Kept pieces flagged 细碎 (a subset of `kept`).
+    pub fine: Tally,
+    /// Dropped as numerical noise (< min area).
+    pub dropped_noise: Tally,
+    /// Dropped as boundary slivers (width test).
+    pub dropped_sliver: Tally,
+    pub errors: u64,
+    pub seconds: f64,
+}
+
+/// Everything a run reports besides the pieces.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunReport {
+    pub blueprint: String,
+    pub params: Params,
+    pub grid_exact: bool,
+    pub rules: Vec<RuleStats>,
+    pub skipped_rules: BTreeMap<String, String>,
+    /// (town code, town name) → rule id → tally.
+    pub by_town: BTreeMap<String, BTreeMap<String, Tally>>,
+    pub town_names: BTreeMap<String, String>,
+    /// rule id → "subject class × other class" → tally.
+    pub crosstab: BTreeMap<String, BTreeMap<String, Tally>>,
+    pub errors: Vec<PairError>,
+    pub seconds: f64,
+}
+
+/// Receives pieces in deterministic order.
+pub trait Sink {
+    fn piece(&mut self, piece: &ConflictPiece) -> Result<(), ReconcileError>;
+}
+
+/// Progress callback: (rule id, subject features done, subject features total).
+pub type Progress<'a> = &'a (dyn Fn(&str, u64, u64) + Sync);
+
+/// Per-feature classification of a layer, evaluated once per (layer, predicate).
+struct Classified {
+    classes: Vec<Option<Classification>>,
+}
+
+impl Classified {
+    fn of(layer: &LoadedLayer) -> Classified {
+        let sys = layer
+            .spec()
+            .class
+            .as_ref()
+            .and_then(|c| CodeTables::builtin().system(&c.system).ok());
+        let mut cache: HashMap<&str, Classification> = HashMap::new();
+        let classes = layer
+            .data
+            .features
+            .iter()
+            .map(|f| {
+                let (Some(sys), Some(raw)) = (sys, f.class.as_deref()) else {
+                    return None;
+                };
+                Some(
+                    cache
+                        .entry(raw)
+                        .or_insert_with(|| sys.classify(raw))
+                        .clone(),
+                )
+            })
+            .collect();
+        Classified { classes }
+    }
+
+    fn mask(&self, p: &ClassPredicate) -> Vec<bool> {
+        self.classes.iter().map(|c| p.matches(c.as_ref())).collect()
+    }
+}
+
+/// Integer polygons of a layer on the run's grid, built once and shared by every rule.
+struct IntLayer {
+    polys: Vec<Option<IntPoly>>,
+}
+
+impl IntLayer {
+    fn of(layer: &LoadedLayer, grid: &Grid) -> IntLayer {
+        IntLayer {
+            polys: layer
+                .data
+                .features
+                .par_iter()
+                .map(|f| {
+                    f.geom
+                        .as_polygons()
+                        .and_then(|mp| IntPoly::from_multipolygon(mp, grid))
+                })
+                .collect(),
+        }
+    }
+}
+
+/// Shared, read-only state of a run.
+struct Context<'a> {
+    bp: &'a Blueprint,
+    grid: Grid,
+    params: Params,
+    ints: HashMap<String, Arc<IntLayer>>,
+    classified: HashMap<String, Arc<Classified>>,
+    towns: Option<Towns>,
+    flags: FlagSources,
+}
+
+struct Towns {
+    layer: Arc<LoadedLayer>,
+    code_field: Option<usize>,
+    name_field: Option<usize>,
+}
+
+impl Towns {
+    fn find(bp: &Blueprint) -> Option<Towns> {
+        let layer = bp.by_role(LayerRole::Boundary).next()?.clone();
+        let pick = |key: &str, defaults: &[&str]| {
+            layer
+                .spec()
+                .field(key)
+                .and_then(|f| layer.data.field_index(f))
+                .or_else(|| defaults.iter().find_map(|d| layer.data.field_index(d)))
+        };
+        let code_field = pick("code", &["XZQDM", "ZLDWDM", "code"]);
+        let name_field = pick("name", &["XZQMC", "ZLDWMC", "name"]);
+        Some(Towns {
+            layer,
+            code_field,
+            name_field,
+        })
+    }
+
+    /// The town containing the piece's centroid (by code and name).
+    fn locate(&self, mp: &MultiPolygon<f64>) -> (String, String) {
+        let Some(c) = mp.centroid() else {
+            return (String::new(), String::new());
+        };
+        let rect = geo::Rect::new(c.0, c.0);
+        for i in self.layer.index.candidates(&rect) {
+            let f = &self.layer.data.features[i];
+            if f.geom.as_polygons().is_some_and(|p| p.contains(&c)) {
+                let text = |field: Option<usize>| {
+                    field
+                        .and_then(|k| f.attrs.get(k))
+                        .map(|v| v.to_string())
+                        .unwrap_or_default()
+                };
+                let code = match self.code_field {
+                    Some(_) => text(self.code_field),
+                    None => f.id.clone(),
+                };
+                return (code, text(self.name_field));
+            }
+        }
+        (String::new(), "（辖区外）".to_string())
+    }
+}
+
+/// The layers behind the ledger flags.
+struct FlagSources {
+    farmland: Option<Arc<LoadedLayer>>,
+    red_line: Option<Arc<LoadedLayer>>,
+    boundary: Option<Arc<LoadedLayer>>,
+}
+
+impl<'a> Context<'a> {
+    fn int_layer(&self, id: &str) -> Option<&Arc<IntLayer>> {
+        self.ints.get(id)
+    }
+
+    /// Whether a piece overlaps (by ≥ the noise floor) any feature of `layer`.
+    fn overlaps_layer(&self, piece: &IntPoly, layer: &LoadedLayer) -> bool {
+        let Some(ints) = self.int_layer(layer.id()) else {
+            return false;
+        };
+        let bbox = rect_of(&self.grid, piece);
+        let floor = self.params.sliver.min_area_m2;
+        layer.index.candidates(&bbox).any(|j| {
+            ints.polys[j].as_ref().is_some_and(|o| {
+                overlay::intersection(piece, o, &self.grid)
+                    .map(|(p, _)| p.area_m2(&self.grid) >= floor)
+                    .unwrap_or(false)
+            })
+        })
+    }
+
+    /// Whether part of the piece (≥ the noise floor) lies outside every feature of `layer`.
+    fn outside_layer(&self, piece: &IntPoly, layer: &LoadedLayer) -> bool {
+        let Some(ints) = self.int_layer(layer.id()) else {
+            return false;
+        };
+        let bbox = rect_of(&self.grid, piece);
+        let others: Vec<&IntPoly> = layer
+            .index
+            .candidates(&bbox)
+            .filter_map(|j| ints.polys[j].as_ref())
+            .collect();
+        overlay::difference(piece, &others, &self.grid)
+            .map(|(p, _)| p.area_m2(&self.grid) >= self.params.sliver.min_area_m2)
+            .unwrap_or(false)
+    }
+}
+
+fn rect_of(grid: &Grid, p: &IntPoly) -> geo::Rect<f64> {
+    let a = grid.to_f64(i_overlay::i_float::int::point::IntPoint::new(
+        p.bbox.min_x,
+        p.bbox.min_y,
+    ));
+    let b = grid.to_f64(i_overlay::i_float::int::point::IntPoint::new(
+        p.bbox.max_x,
+        p.bbox.max_y,
+    ));
+    geo::Rect::new(a, b)
+}
+
+fn piece_int(piece: &Piece, grid: &Grid) -> Option<IntPoly> {
+    let rings: Vec<Vec<_>> = piece.shapes.iter().flatten().cloned().collect();
+    let bbox = overlay::IRect::of_rings(&rings)?;
+    let _ = grid;
+    Some(IntPoly {
+        rings,
+        bbox,
+        twice_area: piece.twice_area,
+    })
+}
+
+/// Stable identity of a piece: sha256 over the rule, both source features and the geometry at
+/// millimetre resolution.
+fn conflict_id(key: &str, mp: &MultiPolygon<f64>) -> String {
+    let mut h = Sha256::new();
+    h.update(key.as_bytes());
+    for poly in &mp.0 {
+        for ring in std::iter::once(poly.exterior()).chain(poly.interiors()) {
+            h.update(b"|");
+            for c in &ring.0 {
+                h.update(((c.x * 1000.0).round() as i64).to_le_bytes());
+                h.update(((c.y * 1000.0).round() as i64).to_le_bytes());
+            }
+        }
+    }
+    let digest = h.finalize();
+    format!("CT{}", hex::encode(&digest[..8]).to_uppercase())
+}
+
+/// The sliver verdict of a piece.
+enum Verdict {
+    Noise,
+    Sliver,
+    Keep { fine: bool },
+}
+
+fn judge(piece: &Piece, grid: &Grid, policy: &SliverPolicy) -> Verdict {
+    let area = piece.area_m2(grid);
+    if area < policy.min_area_m2 || piece.is_empty() {
+        return Verdict::Noise;
+    }
+    if policy.min_width_m > 0.0 {
+        // A piece that vanishes under erosion by w/2 has all its area within w/2 of its
+        // boundary, so A ≤ P·w/2. Only pieces with 2A/P ≤ w can be slivers; only they pay for
+        // the buffer.
+        let perimeter = piece.perimeter_m(grid);
+        if perimeter > 0.0 && 2.0 * area / perimeter <= policy.min_width_m {
+            let mp = piece.to_multipolygon(grid);
+            let eroded = mp.buffer(-policy.min_width_m / 2.0);
+            if eroded.0.is_empty() || geo::Area::unsigned_area(&eroded) <= 0.0 {
+                return Verdict::Sliver;
+            }
+        }
+    }
+    Verdict::Keep {
+        fine: area < policy.fine_area_m2,
+    }
+}
+
+/// The raw result of one subject feature under one rule.
+enum Outcome {
+    Kept(Box<ConflictPiece>),
+    Noise(f64, f64),
+    Sliver(f64, f64),
+    Error(PairError),
+    Stats {
+        pairs: u64,
+        overlays: u64,
+        contained: u64,
+    },
+}
+
+struct RuleRun<'r> {
+    rule: &'r Rule,
+    policy: SliverPolicy,
+    subject: Arc<LoadedLayer>,
+    other: Arc<LoadedLayer>,
+    subject_ints: Arc<IntLayer>,
+    other_ints: Arc<IntLayer>,
+    subject_classes: Arc<Classified>,
+    other_classes: Arc<Classified>,
+    other_mask: Vec<bool>,
+}
+
+fn class_text(c: &Classified, i: usize, layer: &LoadedLayer) -> String {
+    match (&c.classes[i], layer.data.features[i].class.as_deref()) {
+        (Some(cl), _) if !cl.name.is_empty() => format!("{} {}", cl.raw.trim(), cl.name),
+        (_, Some(raw)) => raw.to_string(),
+        _ => String::new(),
+    }
+}
+
+fn process_subject(ctx: &Context<'_>, run: &RuleRun<'_>, i: usize) -> Vec<Outcome> {
+    let mut out = Vec::new();
+    let grid = &ctx.grid;
+    let Some(subject) = run.subject_ints.polys[i].as_ref() else {
+        return out;
+    };
+    let sf = &run.subject.data.features[i];
+    let Some(bbox) = sf.geom.bounding_rect() else {
+        return out;
+    };
+    let mut candidates: Vec<usize> = run
+        .other
+        .index
+        .candidates(&bbox)
+        .filter(|&j| run.other_mask[j] && run.other_ints.polys[j].is_some())
+        .filter(|&j| !(Arc::ptr_eq(&run.subject, &run.other) && j == i))
+        .collect();
+    candidates.sort_by(|a, b| {
+        run.other.data.features[*a]
+            .id
+            .cmp(&run.other.data.features[*b].id)
+    });
+    let (mut overlays, mut contained) = (0u64, 0u64);
+    let mut results: Vec<(Option<usize>, Result<(Piece, Path), String>)> = Vec::new();
+    match run.rule.clause() {
+        Clause::Overlaps => {
+            for &j in &candidates {
+                if let Some(o) = run.other_ints.polys[j].as_ref() {
+                    results.push((Some(j), overlay::intersection(subject, o, grid)));
+                }
+            }
+        }
+        Clause::Outside => {
+            let others: Vec<&IntPoly> = candidates
+                .iter()
+                .filter_map(|&j| run.other_ints.polys[j].as_ref())
+                .collect();
+            results.push((None, overlay::difference(subject, &others, grid)));
+        }
+    }
+    out.push(Outcome::Stats {
+        pairs: candidates.len() as u64,
+        overlays: 0,
+        contained: 0,
+    });
+    for (j, r) in results {
+        let other_id = j.map(|j| run.other.data.features[j].id.clone());
+        let (piece, path) = match r {
+            Ok(x) => x,
+            Err(message) => {
+                out.push(Outcome::Error(PairError {
+                    rule_id: run.rule.id.clone(),
+                    subject_id: sf.id.clone(),
+                    other_id,
+                    message,
+                }));
+                continue;
+            }
+        };
+        match path {
+            Path::Overlay => overlays += 1,
+            Path::Contained => contained += 1,
+            Path::Disjoint => {}
+        }
+        if piece.is_empty() {
+            continue;
+        }
+        match judge(&piece, grid, &run.policy) {
+            Verdict::Noise => {
+                let a = piece.area_m2(grid);
+                out.push(Outcome::Noise(a, a));
+            }
+            Verdict::Sliver => {
+                let mp = piece.to_multipolygon(grid);
+                let e = area::ellipsoidal_area(&mp, &ctx.bp.zone);
+                out.push(Outcome::Sliver(piece.area_m2(grid), e));
+            }
+            Verdict::Keep { fine } => {
+                let mp = piece.to_multipolygon(grid);
+                let area_m2 = piece.area_m2(grid);
+                let ellipsoidal_area_m2 = area::ellipsoidal_area(&mp, &ctx.bp.zone);
+                let (town_code, town) = match &ctx.towns {
+                    Some(t) => t.locate(&mp),
+                    None => (String::new(), String::new()),
+                };
+                let mut flags = PieceFlags {
+                    fine,
+                    ..PieceFlags::default()
+                };
+                if run.rule.flags {
+                    if let Some(pi) = piece_int(&piece, grid) {
+                        if let Some(l) = &ctx.flags.farmland {
+                            flags.farmland = Some(ctx.overlaps_layer(&pi, l));
+                        }
+                        if let Some(l) = &ctx.flags.red_line {
+                            flags.red_line = Some(ctx.overlaps_layer(&pi, l));
+                        }
+                        if let Some(l) = &ctx.flags.boundary {
+                            flags.outside_boundary = Some(ctx.outside_layer(&pi, l));
+                        }
+                    }
+                }
+                let other_layer = run.other.id().to_string();
+                let key = format!(
+                    "{}|{}|{}|{}|{}",
+                    run.rule.id,
+                    run.subject.id(),
+                    sf.id,
+                    other_layer,
+                    other_id.as_deref().unwrap_or("")
+                );
+                let other_class = j
+                    .map(|j| class_text(&run.other_classes, j, &run.other))
+                    .unwrap_or_default();
+                out.push(Outcome::Kept(Box::new(ConflictPiece {
+                    conflict_id: conflict_id(&key, &mp),
+                    key,
+                    rule_id: run.rule.id.clone(),
+                    diff_type: run.rule.diff_type.clone(),
+                    category: run.rule.category.clone(),
+                    subject_layer: run.subject.id().to_string(),
+                    subject_id: sf.id.clone(),
+                    subject_class: class_text(&run.subject_classes, i, &run.subject),
+                    other_layer,
+                    other_id,
+                    other_class,
+                    town_code,
+                    town,
+                    area_m2,
+                    ellipsoidal_area_m2,
+                    flags,
+                    geometry: mp,
+                })));
+            }
+        }
+    }
+    if let Some(Outcome::Stats {
+        overlays: o,
+        contained: c,
+        ..
+    }) = out.first_mut()
+    {
+        *o = overlays;
+        *c = contained;
+    }
+    out
+}
+
+/// Runs every rule of `rules` that the blueprint supports, streaming pieces to `sink`.
+pub fn reconcile(
+    bp: &Blueprint,
+    rules: &RuleSet,
+    params: Params,
+    sink: &mut dyn Sink,
+    progress: Progress<'_>,
+    cancelled: &(dyn Fn() -> bool + Sync),
+) -> Result<RunReport, ReconcileError> {
+    let started = Instant::now();
+    let (runnable, skipped) = rules.resolve(bp);
+    if runnable.is_empty() {
+        return Err(ReconcileError::NothingToRun(
+            skipped
+                .iter()
+                .map(|(k, v)| format!("{k}: {v}"))
+                .collect::<Vec<_>>()
+                .join("; "),
+        ));
+    }
+    // One grid for the whole blueprint, so every layer converts once.
+    let bbox = bp
+        .layers
+        .iter()
+        .filter_map(|l| l.data.bounding_rect())
+        .reduce(union_rect)
+        .ok_or(ReconcileError::Empty)?;
+    let grid = Grid::for_bbox(&bbox);
+
+    let flag_layer = |id: &Option<String>| id.as_ref().and_then(|i| bp.layer(i)).cloned();
+    let flags = FlagSources {
+        farmland: flag_layer(&rules.flags.farmland),
+        red_line: flag_layer(&rules.flags.red_line),
+        boundary: flag_layer(&rules.flags.boundary),
+    };
+    let mut needed: Vec<String> = Vec::new();
+    for r in &runnable {
+        for l in [&r.subject.layer, &r.other().layer] {
+            if !needed.contains(l) {
+                needed.push(l.clone());
+            }
+        }
+        if r.flags {
+            for l in [&flags.farmland, &flags.red_line, &flags.boundary]
+                .into_iter()
+                .flatten()
+            {
+                if !needed.iter().any(|n| n == l.id()) {
+                    needed.push(l.id().to_string());
+                }
+            }
+        }
+    }
+    let mut ints = HashMap::new();
+    let mut classified = HashMap::new();
+    for id in &needed {
+        if let Some(layer) = bp.layer(id) {
+            ints.insert(id.clone(), Arc::new(IntLayer::of(layer, &grid)));
+            classified.insert(id.clone(), Arc::new(Classified::of(layer)));
+        }
+    }
+    let ctx = Context {
+        bp,
+        grid,
+        params,
+        ints,
+        classified,
+        towns: Towns::find(bp),
+        flags,
+    };
+
+    let mut report = RunReport {
+        blueprint: bp.label(),
+        params,
+        grid_exact: grid.exact,
+        rules: Vec::new(),
+        skipped_rules: skipped,
+        by_town: BTreeMap::new(),
+        town_names: BTreeMap::new(),
+        crosstab: BTreeMap::new(),
+        errors: Vec::new(),
+        seconds: 0.0,
+    };
+
+    for rule in &runnable {
+        let rule_started = Instant::now();
+        let (Some(subject), Some(other)) =
+            (bp.layer(&rule.subject.layer), bp.layer(&rule.other().layer))
+        else {
+            continue;
+        };
+        let get = |id: &str| -> Result<(Arc<IntLayer>, Arc<Classified>), ReconcileError> {
+            match (ctx.ints.get(id), ctx.classified.get(id)) {
+                (Some(i), Some(c)) => Ok((i.clone(), c.clone())),
+                _ => Err(ReconcileError::Output(format!(
+                    "layer `{id}` was not prepared"
+                ))),
+            }
+        };
+        let (subject_ints, subject_classes) = get(subject.id())?;
+        let (other_ints, other_classes) = get(other.id())?;
+        let subject_mask = subject_classes.mask(&rule.subject.predicate);
+        let other_mask = other_classes.mask(&rule.other().predicate);
+        let run = RuleRun {
+            rule,
+            policy: rule.sliver.unwrap_or(params.sliver),
+            subject: subject.clone(),
+            other: other.clone(),
+            subject_ints,
+            other_ints,
+            subject_classes,
+            other_classes,
+            other_mask,
+        };
+        let mut order: Vec<usize> = (0..subject.data.features.len())
+            .filter(|&i| subject_mask[i])
+            .collect();
+        order.sort_by(|a, b| {
+            subject.data.features[*a]
+                .id
+                .cmp(&subject.data.features[*b].id)
+        });
+        let mut stats = RuleStats {
+            id: rule.id.clone(),
+            name: rule.name.clone(),
+            category: rule.category.clone(),
+            diff_type: rule.diff_type.clone(),
+            severity: rule.severity.label().to_string(),
+            subject_layer: subject.id().to_string(),
+            other_layer: other.id().to_string(),
+            clause: match rule.clause() {
+                Clause::Overlaps => "overlaps".into(),
+                Clause::Outside => "outside".into(),
+            },
+            subject_features: order.len() as u64,
+            ..RuleStats::default()
+        };
+        let total = order.len() as u64;
+        let chunk = params.chunk.max(1);
+        // Compute chunk k+1 while chunk k is written: the producer runs the rayon work, this
+        // thread consumes in order.
+        let (tx, rx) = sync_channel::<Vec<Vec<Outcome>>>(2);
+        let mut write_error: Option<ReconcileError> = None;
+        std::thread::scope(|scope| {
+            let ctx = &ctx;
+            let run = &run;
+            let order = &order;
+            scope.spawn(move || {
+                for slice in order.chunks(chunk) {
+                    if cancelled() {
+                        break;
+                    }
+                    let results: Vec<Vec<Outcome>> = slice
+                        .par_iter()
+                        .map(|&i| process_subject(ctx, run, i))
+                        .collect();
+                    if tx.send(results).is_err() {
+                        break;
+                    }
+                }
+            });
+            let mut done = 0u64;
+            for results in rx {
+                done += results.len() as u64;
+                for outcomes in results {
+                    for o in outcomes {
+                        match o {
+                            Outcome::Stats {
+                                pairs,
+                                overlays,
+                                contained,
+                            } => {
+                                stats.candidate_pairs += pairs;
+                                stats.overlays += overlays;
+                                stats.contained += contained;
+                            }
+                            Outcome::Noise(a, e) => stats.dropped_noise.add(a, e),
+                            Outcome::Sliver(a, e) => stats.dropped_sliver.add(a, e),
+                            Outcome::Error(e) => {
+                                stats.errors += 1;
+                                report.errors.push(e);
+                            }
+                            Outcome::Kept(p) => {
+                                stats.kept.add(p.area_m2, p.ellipsoidal_area_m2);
+                                if p.flags.fine {
+                                    stats.fine.add(p.area_m2, p.ellipsoidal_area_m2);
+                                }
+                                report
+                                    .by_town
+                                    .entry(p.town_code.clone())
+                                    .or_default()
+                                    .entry(rule.id.clone())
+                                    .or_default()
+                                    .add(p.area_m2, p.ellipsoidal_area_m2);
+                                report
+                                    .town_names
+                                    .entry(p.town_code.clone())
+                                    .or_insert_with(|| p.town.clone());
+                                if rule.crosstab {
+                                    report
+                                        .crosstab
+                                        .entry(rule.id.clone())
+                                        .or_default()
+                                        .entry(format!("{} × {}", p.subject_class, p.other_class))
+                                        .or_default()
+                                        .add(p.area_m2, p.ellipsoidal_area_m2);
+                                }
+                                if write_error.is_none() {
+                                    if let Err(e) = sink.piece(&p) {
+                                        write_error = Some(e);
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+                progress(&rule.id, done, total);
+                if write_error.is_some() {
+                    // Dropping the receiver stops the producer.
+                    break;
+                }
+            }
+        });
+        if let Some(e) = write_error {
+            return Err(e);
+        }
+        if cancelled() {
+            return Err(ReconcileError::Cancelled);
+        }
+        stats.seconds = rule_started.elapsed().as_secs_f64();
+        report.rules.push(stats);
+    }
+    report.seconds = started.elapsed().as_secs_f64();
+    Ok(report)
+}
