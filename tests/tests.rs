@@ -10,3 +10,5 @@ mod import_errors;
 mod store_atomic;
 // Reconciliation on plans with known answers; outputs and the ledger across re-runs.
 mod reconcile;
+// The sample-district generator: determinism, coverages, offsets, seeded answers, data/sample.
+mod sample;

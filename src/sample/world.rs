@@ -919,7 +919,9 @@ impl World {
     }
 
     /// Grows a compact cluster of `size` 控规 cells of town `t` around the point at normalised
-    /// distance `at` and angle `theta` from the seat, within the band `[lo, hi)`.
+    /// distance `at` and angle `theta` from the seat, within the band `[lo, hi)`. When a river or
+    /// the band's shape leaves too little room there, the next of twelve directions is tried; a
+    /// cluster of at least a third of `size` (and 3) is accepted when no direction fits it all.
     fn cluster(
         &self,
         t: usize,
@@ -929,11 +931,6 @@ impl World {
         size: usize,
         taken: &BTreeSet<u32>,
     ) -> Result<Vec<u32>, SampleError> {
-        let s = seat(t);
-        let target = c(
-            s.x + at * TOWNS[t].plan_r * theta.cos(),
-            s.y + at * TOWNS[t].plan_r * theta.sin(),
-        );
         let ok = |u: usize| {
             self.plan[u]
                 && self.town[u] == t as u32
@@ -944,38 +941,50 @@ impl World {
                 && !taken.contains(&(u as u32))
                 && self.mesh.adj[u].iter().all(|v| !taken.contains(v))
         };
-        let start = (0..self.n())
-            .filter(|u| ok(*u))
-            .min_by(|a, b| hypot(self.site(*a), target).total_cmp(&hypot(self.site(*b), target)))
-            .ok_or_else(|| {
-                SampleError::Placement(format!("no room for a seeded cluster in {}", TOWNS[t].name))
-            })?;
-        let origin = self.site(start);
-        let mut heap = BinaryHeap::new();
-        let mut seen = BTreeSet::new();
-        heap.push(Near(0.0, start as u32));
-        seen.insert(start as u32);
-        let mut out = Vec::new();
-        while let Some(Near(_, u)) = heap.pop() {
-            out.push(u);
-            if out.len() == size {
+        let s = seat(t);
+        let mut best: Vec<u32> = Vec::new();
+        for k in 0..12 {
+            let th = theta + 2.0 * PI * f64::from(k) / 12.0;
+            let r = at * self.plan_radius(t, th);
+            let target = c(s.x + r * th.cos(), s.y + r * th.sin());
+            let Some(start) = (0..self.n()).filter(|u| ok(*u)).min_by(|a, b| {
+                hypot(self.site(*a), target).total_cmp(&hypot(self.site(*b), target))
+            }) else {
                 break;
-            }
-            for &v in &self.mesh.adj[u as usize] {
-                if ok(v as usize) && seen.insert(v) {
-                    heap.push(Near(hypot(self.site(v as usize), origin), v));
+            };
+            let origin = self.site(start);
+            let mut heap = BinaryHeap::new();
+            let mut seen = BTreeSet::new();
+            heap.push(Near(0.0, start as u32));
+            seen.insert(start as u32);
+            let mut out = Vec::new();
+            while let Some(Near(_, u)) = heap.pop() {
+                out.push(u);
+                if out.len() == size {
+                    break;
+                }
+                for &v in &self.mesh.adj[u as usize] {
+                    if ok(v as usize) && seen.insert(v) {
+                        heap.push(Near(hypot(self.site(v as usize), origin), v));
+                    }
                 }
             }
+            if out.len() > best.len() {
+                best = out;
+            }
+            if best.len() == size {
+                break;
+            }
         }
-        if out.len() < size {
+        if best.len() < size.div_ceil(3).max(3) {
             return Err(SampleError::Placement(format!(
                 "a seeded cluster in {} found only {} of {size} cells",
                 TOWNS[t].name,
-                out.len()
+                best.len()
             )));
         }
-        out.sort_unstable();
-        Ok(out)
+        best.sort_unstable();
+        Ok(best)
     }
 
     fn seed_defects(&mut self) -> Result<(), SampleError> {
