@@ -16,6 +16,7 @@
 //! - [`sample`]: the deterministic generator of the sample district.
 
 pub mod blueprint;
+pub mod checklist;
 pub mod codes;
 pub mod crs;
 pub mod export;
@@ -26,5 +27,6 @@ pub mod layer;
 pub mod overlay;
 pub mod reconcile;
 pub mod rules;
+pub mod site;
 pub mod sample;
 pub mod store;

@@ -15,6 +15,7 @@ use thiserror::Error;
 use crate::crs::{Crs, CrsError, GkZone};
 use crate::import::{ImportError, ImportReport, import_layer};
 use crate::layer::{LayerData, LayerIndex, LayerRole};
+use crate::overlay::Grid;
 use crate::store::{BlueprintVersion, LayerVersion, NewVersion, Store, StoreError};
 pub use spec::{ClassSpec, LayerSpec, Provenance};
 
@@ -225,6 +226,10 @@ pub struct Blueprint {
     pub crs: Crs,
     pub zone: GkZone,
     pub layers: Vec<Arc<LoadedLayer>>,
+    /// The exact integer grid of the overlay kernel for this blueprint's extent.
+    pub grid: Grid,
+    /// Union of the layers' bounding boxes.
+    pub extent: Option<geo::Rect<f64>>,
     /// Wall time of the load, for reports and benchmarks.
     pub load_seconds: f64,
 }
@@ -251,11 +256,24 @@ impl Blueprint {
                 }))
             })
             .collect::<Result<_, StoreError>>()?;
+        let extent = layers
+            .iter()
+            .filter_map(|l| l.data.bounding_rect())
+            .reduce(crate::layer::union_rect);
+        // Without data the grid is irrelevant; any extent in the zone gives a valid one.
+        let grid = Grid::for_bbox(&extent.unwrap_or_else(|| {
+            geo::Rect::new(
+                geo::coord! { x: zone.false_easting - 1.0, y: 1.0 },
+                geo::coord! { x: zone.false_easting + 1.0, y: 2.0 },
+            )
+        }));
         Ok(Blueprint {
             meta,
             crs,
             zone,
             layers,
+            grid,
+            extent,
             load_seconds: started.elapsed().as_secs_f64(),
         })
     }

@@ -25,7 +25,7 @@ use thiserror::Error;
 use crate::blueprint::{Blueprint, LoadedLayer};
 use crate::codes::{Classification, CodeTables};
 use crate::geometry::area;
-use crate::layer::{LayerRole, union_rect};
+use crate::layer::LayerRole;
 use crate::overlay::{self, Grid, IntPoly, Path, Piece};
 use crate::rules::{ClassPredicate, Clause, Rule, RuleSet, SliverPolicy};
 
@@ -630,13 +630,10 @@ pub fn reconcile(
         ));
     }
     // One grid for the whole blueprint, so every layer converts once.
-    let bbox = bp
-        .layers
-        .iter()
-        .filter_map(|l| l.data.bounding_rect())
-        .reduce(union_rect)
-        .ok_or(ReconcileError::Empty)?;
-    let grid = Grid::for_bbox(&bbox);
+    if bp.extent.is_none() {
+        return Err(ReconcileError::Empty);
+    }
+    let grid = bp.grid;
 
     let flag_layer = |id: &Option<String>| id.as_ref().and_then(|i| bp.layer(i)).cloned();
     let flags = FlagSources {

@@ -1,0 +1,503 @@
+//! Site check: one candidate site against every layer of a loaded blueprint.
+//!
+//! Polygon layers give exact overlaps (the reconcile kernel, planar and ellipsoidal area, share
+//! of the site), grouped by class; point and line layers give distance hits (a tree's protection
+//! radius, a hazardous site's safety distance, a heritage site's protection range and 建设控制地带,
+//! a pipeline crossing the site or within its clearance); assessment layers give coverage with
+//! validity. The checklist turns this analysis into verdicts and items.
+//!
+//! Semantic fields come from each layer's `[layer.fields]` mapping: `radius_m`, `control_m`,
+//! `safety_m`, `clearance_m`, `name`, `kind`, `level`, `diameter_mm`, `voltage_kv`, `pressure`,
+//! `valid_until`, `report_no`, `approver`, `approval_date`, `conclusion`, `indicator_name`,
+//! `indicator_value`, and the 控规 indicators `far_min`, `far_max`, `density_max`, `green_min`,
+//! `height_max`.
+
+pub mod input;
+
+use std::collections::BTreeMap;
+use std::time::Instant;
+
+use geo::{
+    Area, BooleanOps, Contains, Coord, Distance, Euclidean, Intersects, LineString,
+    MultiLineString, MultiPolygon, Point,
+};
+use serde::{Deserialize, Serialize};
+
+use crate::blueprint::{Blueprint, LoadedLayer};
+use crate::codes::CodeTables;
+use crate::geometry::area;
+use crate::layer::{Geom, GeomKind, LayerRole, Value};
+use crate::overlay::{self, IntPoly};
+
+/// A candidate site in the working CRS.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Site {
+    pub id: String,
+    pub name: String,
+    pub geometry: MultiPolygon<f64>,
+}
+
+/// Run parameters of a site check.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct SiteParams {
+    /// Distance within which a pipeline is reported when no `clearance_m` field says otherwise.
+    pub pipeline_clearance_m: f64,
+    /// Overlaps smaller than this are boundary noise between independently drawn lines.
+    pub min_overlap_m2: f64,
+    /// The date validity is judged on (YYYY-MM-DD).
+    pub today: chrono::NaiveDate,
+}
+
+impl SiteParams {
+    pub fn new(today: chrono::NaiveDate) -> SiteParams {
+        SiteParams {
+            pipeline_clearance_m: 5.0,
+            min_overlap_m2: 0.01,
+            today,
+        }
+    }
+}
+
+/// One feature a site overlaps.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FeatureOverlap {
+    pub feature_id: String,
+    pub class_code: String,
+    pub class_name: String,
+    pub area_m2: f64,
+    pub ellipsoidal_area_m2: f64,
+    /// Share of the site's area, 0–1.
+    pub share_of_site: f64,
+    /// Share of the feature's own area, 0–1.
+    pub share_of_feature: f64,
+    /// The feature's semantic fields (name, kind, indicators …) by semantic key.
+    pub fields: BTreeMap<String, Value>,
+}
+
+/// Area of a class within the site.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ClassArea {
+    pub code: String,
+    pub name: String,
+    pub area_m2: f64,
+    pub ellipsoidal_area_m2: f64,
+    pub share_of_site: f64,
+}
+
+/// Everything one polygon layer says about the site.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LayerOverlap {
+    pub layer: String,
+    pub title: String,
+    pub role: LayerRole,
+    pub version: i64,
+    pub hash: String,
+    pub area_m2: f64,
+    pub ellipsoidal_area_m2: f64,
+    pub share_of_site: f64,
+    pub by_class: Vec<ClassArea>,
+    pub features: Vec<FeatureOverlap>,
+}
+
+/// A point or line feature near the site.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ProximityHit {
+    pub layer: String,
+    pub title: String,
+    pub feature_id: String,
+    /// 0 when the feature lies inside or crosses the site.
+    pub distance_m: f64,
+    /// The distance rule that applies (`radius_m`, `control_m`, `safety_m`, `clearance_m`) and its
+    /// value for this feature.
+    pub rule: String,
+    pub limit_m: f64,
+    /// Length of a line inside the site (pipelines crossing it).
+    pub length_inside_m: f64,
+    pub fields: BTreeMap<String, Value>,
+}
+
+/// Coverage of the site by one regional-assessment polygon.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AssessmentHit {
+    pub layer: String,
+    pub feature_id: String,
+    pub kind: String,
+    pub share_of_site: f64,
+    pub valid_until: Option<String>,
+    pub valid: bool,
+    pub fields: BTreeMap<String, Value>,
+}
+
+/// The analysis of one site.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SiteAnalysis {
+    pub site_id: String,
+    pub site_name: String,
+    pub blueprint: String,
+    pub area_m2: f64,
+    pub ellipsoidal_area_m2: f64,
+    /// A point inside the site (the SPGL `xmjsddx/xmjsddy`), in the working CRS.
+    pub point: (f64, f64),
+    pub overlaps: Vec<LayerOverlap>,
+    pub proximity: Vec<ProximityHit>,
+    pub assessments: Vec<AssessmentHit>,
+    pub params: SiteParams,
+    pub micros: u64,
+}
+
+impl SiteAnalysis {
+    pub fn layer(&self, id: &str) -> Option<&LayerOverlap> {
+        self.overlaps.iter().find(|l| l.layer == id)
+    }
+}
+
+fn semantic_fields(layer: &LoadedLayer, i: usize) -> BTreeMap<String, Value> {
+    let mut out = BTreeMap::new();
+    for (key, field) in &layer.spec().fields {
+        let v = layer.data.attr(i, field);
+        if !v.is_null() {
+            out.insert(key.clone(), v.clone());
+        }
+    }
+    out
+}
+
+/// Overlaps of the site with one polygon layer, through the exact kernel.
+pub fn overlap_layer(
+    bp: &Blueprint,
+    layer: &LoadedLayer,
+    site: &IntPoly,
+    site_rect: &geo::Rect<f64>,
+    site_area: f64,
+    min_overlap_m2: f64,
+    detail: bool,
+) -> LayerOverlap {
+    let grid = &bp.grid;
+    let sys = layer
+        .spec()
+        .class
+        .as_ref()
+        .and_then(|c| CodeTables::builtin().system(&c.system).ok());
+    let mut features = Vec::new();
+    for j in layer.index.candidates(site_rect) {
+        let f = &layer.data.features[j];
+        let Some(mp) = f.geom.as_polygons() else {
+            continue;
+        };
+        let Some(other) = IntPoly::from_multipolygon(mp, grid) else {
+            continue;
+        };
+        let Ok((piece, _)) = overlay::intersection(site, &other, grid) else {
+            continue;
+        };
+        let a = piece.area_m2(grid);
+        if a < min_overlap_m2 {
+            continue;
+        }
+        let pm = piece.to_multipolygon(grid);
+        let e = area::ellipsoidal_area(&pm, &bp.zone);
+        let (code, name) = match (&f.class, sys) {
+            (Some(c), Some(sys)) => (c.clone(), sys.classify(c).name),
+            (Some(c), None) => (c.clone(), String::new()),
+            (None, _) => (String::new(), String::new()),
+        };
+        let feature_area = other.area_m2(grid);
+        features.push(FeatureOverlap {
+            feature_id: f.id.clone(),
+            class_code: code,
+            class_name: name,
+            area_m2: a,
+            ellipsoidal_area_m2: e,
+            share_of_site: if site_area > 0.0 { a / site_area } else { 0.0 },
+            share_of_feature: if feature_area > 0.0 {
+                a / feature_area
+            } else {
+                0.0
+            },
+            fields: if detail {
+                semantic_fields(layer, j)
+            } else {
+                BTreeMap::new()
+            },
+        });
+    }
+    features.sort_by(|a, b| {
+        b.area_m2
+            .total_cmp(&a.area_m2)
+            .then_with(|| a.feature_id.cmp(&b.feature_id))
+    });
+    let mut by_class: BTreeMap<(String, String), (f64, f64)> = BTreeMap::new();
+    for f in &features {
+        let e = by_class
+            .entry((f.class_code.clone(), f.class_name.clone()))
+            .or_default();
+        e.0 += f.area_m2;
+        e.1 += f.ellipsoidal_area_m2;
+    }
+    let area_m2: f64 = features.iter().map(|f| f.area_m2).sum();
+    let ellipsoidal: f64 = features.iter().map(|f| f.ellipsoidal_area_m2).sum();
+    let mut classes: Vec<ClassArea> = by_class
+        .into_iter()
+        .map(|((code, name), (a, e))| ClassArea {
+            code,
+            name,
+            area_m2: a,
+            ellipsoidal_area_m2: e,
+            share_of_site: if site_area > 0.0 { a / site_area } else { 0.0 },
+        })
+        .collect();
+    classes.sort_by(|a, b| b.area_m2.total_cmp(&a.area_m2));
+    LayerOverlap {
+        layer: layer.id().to_string(),
+        title: layer.spec().display_title().to_string(),
+        role: layer.role(),
+        version: layer.version.seq,
+        hash: layer.version.hash.clone(),
+        area_m2,
+        ellipsoidal_area_m2: ellipsoidal,
+        share_of_site: if site_area > 0.0 {
+            area_m2 / site_area
+        } else {
+            0.0
+        },
+        by_class: classes,
+        features,
+    }
+}
+
+fn field_f64(layer: &LoadedLayer, i: usize, key: &str) -> Option<f64> {
+    let field = layer.spec().field(key)?;
+    layer.data.attr(i, field).as_f64()
+}
+
+/// Distance rules of a point or line layer, in the order they are reported.
+const DISTANCE_RULES: [&str; 4] = ["radius_m", "control_m", "safety_m", "clearance_m"];
+
+fn proximity_layer(
+    layer: &LoadedLayer,
+    site: &MultiPolygon<f64>,
+    site_rect: &geo::Rect<f64>,
+    params: &SiteParams,
+) -> Vec<ProximityHit> {
+    let kind = layer.data.kind;
+    let rules: Vec<&str> = DISTANCE_RULES
+        .iter()
+        .copied()
+        .filter(|r| layer.spec().field(r).is_some())
+        .collect();
+    // Lines without a clearance field use the run's pipeline clearance.
+    let default_clearance =
+        (kind == GeomKind::Line && rules.is_empty()).then_some(params.pipeline_clearance_m);
+    // Search as far as the largest limit any feature could carry: limits are per feature, so
+    // first gather candidates with a generous envelope, then test each feature's own limit.
+    let max_limit = layer
+        .data
+        .features
+        .iter()
+        .enumerate()
+        .flat_map(|(i, _)| rules.iter().filter_map(move |r| field_f64(layer, i, r)))
+        .chain(default_clearance)
+        .fold(0.0f64, f64::max);
+    let grow = max_limit.max(0.0);
+    let search = geo::Rect::new(
+        Coord {
+            x: site_rect.min().x - grow,
+            y: site_rect.min().y - grow,
+        },
+        Coord {
+            x: site_rect.max().x + grow,
+            y: site_rect.max().y + grow,
+        },
+    );
+    let mut hits = Vec::new();
+    for i in layer.index.candidates(&search) {
+        let f = &layer.data.features[i];
+        let (distance, inside_len) = match &f.geom {
+            Geom::Point(mp) => {
+                let d =
+                    mp.0.iter()
+                        .map(|p| {
+                            if site.contains(p) {
+                                0.0
+                            } else {
+                                Euclidean.distance(p, site)
+                            }
+                        })
+                        .fold(f64::INFINITY, f64::min);
+                (d, 0.0)
+            }
+            Geom::Line(ml) => {
+                let crosses = ml.intersects(site);
+                let d = if crosses {
+                    0.0
+                } else {
+                    ml.0.iter()
+                        .map(|l| Euclidean.distance(l, site))
+                        .fold(f64::INFINITY, f64::min)
+                };
+                let inside = if crosses {
+                    clipped_length(ml, site)
+                } else {
+                    0.0
+                };
+                (d, inside)
+            }
+            Geom::Polygon(_) => continue,
+        };
+        let mut limits: Vec<(String, f64)> = rules
+            .iter()
+            .filter_map(|r| field_f64(layer, i, r).map(|v| (r.to_string(), v)))
+            .collect();
+        if let Some(c) = default_clearance {
+            limits.push(("clearance_m".to_string(), c));
+        }
+        // The tightest rule the site violates is reported (protection range before 建设控制地带).
+        let hit = limits
+            .iter()
+            .filter(|(_, lim)| distance <= *lim)
+            .min_by(|a, b| a.1.total_cmp(&b.1));
+        if let Some((rule, limit)) = hit {
+            hits.push(ProximityHit {
+                layer: layer.id().to_string(),
+                title: layer.spec().display_title().to_string(),
+                feature_id: f.id.clone(),
+                distance_m: distance,
+                rule: rule.clone(),
+                limit_m: *limit,
+                length_inside_m: inside_len,
+                fields: semantic_fields(layer, i),
+            });
+        }
+    }
+    hits.sort_by(|a, b| {
+        a.distance_m
+            .total_cmp(&b.distance_m)
+            .then_with(|| a.feature_id.cmp(&b.feature_id))
+    });
+    hits
+}
+
+/// Length of the parts of `lines` inside `site`.
+fn clipped_length(lines: &MultiLineString<f64>, site: &MultiPolygon<f64>) -> f64 {
+    use geo::Length;
+    let clipped = site.clip(lines, false);
+    clipped
+        .0
+        .iter()
+        .map(|l: &LineString<f64>| Euclidean.length(l))
+        .sum()
+}
+
+fn assessment_layer(
+    bp: &Blueprint,
+    layer: &LoadedLayer,
+    site: &IntPoly,
+    site_rect: &geo::Rect<f64>,
+    site_area: f64,
+    params: &SiteParams,
+) -> Vec<AssessmentHit> {
+    let overlap = overlap_layer(bp, layer, site, site_rect, site_area, 0.01, true);
+    overlap
+        .features
+        .into_iter()
+        .map(|f| {
+            let valid_until = f.fields.get("valid_until").map(|v| v.to_string());
+            let valid = valid_until
+                .as_deref()
+                .and_then(|d| {
+                    chrono::NaiveDate::parse_from_str(d.get(..10).unwrap_or(d), "%Y-%m-%d").ok()
+                })
+                .is_none_or(|d| d >= params.today);
+            AssessmentHit {
+                layer: layer.id().to_string(),
+                feature_id: f.feature_id,
+                kind: f
+                    .fields
+                    .get("kind")
+                    .map(|v| v.to_string())
+                    .unwrap_or_default(),
+                share_of_site: f.share_of_site,
+                valid_until,
+                valid,
+                fields: f.fields,
+            }
+        })
+        .collect()
+}
+
+/// A point inside the site: the centroid when it is inside, else a vertex-based fallback.
+pub fn interior_point(mp: &MultiPolygon<f64>) -> (f64, f64) {
+    use geo::{Centroid, InteriorPoint};
+    if let Some(c) = mp.centroid() {
+        if mp.contains(&c) {
+            return (c.x(), c.y());
+        }
+    }
+    mp.interior_point()
+        .map(|p: Point<f64>| (p.x(), p.y()))
+        .unwrap_or_default()
+}
+
+/// The overlaps of a site with the given polygon layers only: the hot path the benchmark times.
+pub fn overlaps(
+    bp: &Blueprint,
+    site: &MultiPolygon<f64>,
+    layers: &[&LoadedLayer],
+) -> Vec<LayerOverlap> {
+    let Some(ip) = IntPoly::from_multipolygon(site, &bp.grid) else {
+        return Vec::new();
+    };
+    let Some(rect) = geo::BoundingRect::bounding_rect(site) else {
+        return Vec::new();
+    };
+    let site_area = ip.area_m2(&bp.grid);
+    layers
+        .iter()
+        .map(|l| overlap_layer(bp, l, &ip, &rect, site_area, 0.01, false))
+        .collect()
+}
+
+/// Analyses a site against every layer of the blueprint.
+pub fn analyse(bp: &Blueprint, site: &Site, params: &SiteParams) -> SiteAnalysis {
+    let started = Instant::now();
+    let grid = &bp.grid;
+    let ip = IntPoly::from_multipolygon(&site.geometry, grid);
+    let rect = geo::BoundingRect::bounding_rect(&site.geometry);
+    let site_area = site.geometry.unsigned_area();
+    let mut overlaps = Vec::new();
+    let mut proximity = Vec::new();
+    let mut assessments = Vec::new();
+    if let (Some(ip), Some(rect)) = (ip.as_ref(), rect) {
+        for layer in &bp.layers {
+            if layer.role() == LayerRole::Site {
+                continue;
+            }
+            match (layer.data.kind, layer.role()) {
+                (GeomKind::Polygon, LayerRole::Assessment) => {
+                    assessments.extend(assessment_layer(bp, layer, ip, &rect, site_area, params));
+                }
+                (GeomKind::Polygon, _) => {
+                    let o =
+                        overlap_layer(bp, layer, ip, &rect, site_area, params.min_overlap_m2, true);
+                    overlaps.push(o);
+                }
+                (GeomKind::Point | GeomKind::Line, _) => {
+                    proximity.extend(proximity_layer(layer, &site.geometry, &rect, params));
+                }
+            }
+        }
+    }
+    SiteAnalysis {
+        site_id: site.id.clone(),
+        site_name: site.name.clone(),
+        blueprint: bp.label(),
+        area_m2: site_area,
+        ellipsoidal_area_m2: area::ellipsoidal_area(&site.geometry, &bp.zone),
+        point: interior_point(&site.geometry),
+        overlaps,
+        proximity,
+        assessments,
+        params: *params,
+        micros: started.elapsed().as_micros() as u64,
+    }
+}
