@@ -27,6 +27,6 @@ pub mod layer;
 pub mod overlay;
 pub mod reconcile;
 pub mod rules;
-pub mod site;
 pub mod sample;
+pub mod site;
 pub mod store;
