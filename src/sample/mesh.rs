@@ -397,6 +397,28 @@ impl Mesh {
             .collect()
     }
 
+    /// The vertex after the start of `h` (an intermediate vertex or the end).
+    fn second(&self, h: Half) -> Coord<f64> {
+        let e = &self.edges[h.edge as usize];
+        let p = if h.forward {
+            e.pts.first()
+        } else {
+            e.pts.last()
+        };
+        p.copied().unwrap_or(self.verts[self.end(h) as usize])
+    }
+
+    /// The vertex before the end of `h`.
+    fn penultimate(&self, h: Half) -> Coord<f64> {
+        let e = &self.edges[h.edge as usize];
+        let p = if h.forward {
+            e.pts.last()
+        } else {
+            e.pts.first()
+        };
+        p.copied().unwrap_or(self.verts[self.start(h) as usize])
+    }
+
     /// Chains boundary halves into rings and nests the holes.
     fn trace(&self, halves: &[Half]) -> MultiPolygon<f64> {
         let mut by_start: BTreeMap<u32, Vec<usize>> = BTreeMap::new();
@@ -409,12 +431,12 @@ impl Mesh {
             if used[first] {
                 continue;
             }
-            let mut ring = Vec::new();
+            let mut chain: Vec<Half> = Vec::new();
             let mut cur = first;
             loop {
                 used[cur] = true;
                 let h = halves[cur];
-                self.push_half(h, &mut ring);
+                chain.push(h);
                 let end = self.end(h);
                 let candidates: Vec<usize> = by_start
                     .get(&end)
@@ -425,25 +447,21 @@ impl Mesh {
                             .collect()
                     })
                     .unwrap_or_default();
+                // At a pinch vertex (where collapsed edges made four or more cells meet) any
+                // choice closes the rings; the sharpest left turn keeps them local, and rings
+                // that still pass the vertex twice are split below.
                 let next = match candidates.len() {
                     0 => None,
                     1 => Some(candidates[0]),
-                    // A pinch vertex: turn as far left as possible so the rings touch at the
-                    // vertex instead of crossing.
                     _ => {
-                        let last = ring.last().copied().unwrap_or(self.verts[end as usize]);
                         let v = self.verts[end as usize];
+                        let last = self.penultimate(h);
                         let din = (v.x - last.x, v.y - last.y);
                         candidates
                             .iter()
                             .copied()
                             .map(|i| {
-                                let mut tmp = Vec::new();
-                                self.push_half(halves[i], &mut tmp);
-                                let nxt = tmp
-                                    .get(1)
-                                    .copied()
-                                    .unwrap_or(self.verts[self.end(halves[i]) as usize]);
+                                let nxt = self.second(halves[i]);
                                 let dout = (nxt.x - v.x, nxt.y - v.y);
                                 let cross = din.0 * dout.1 - din.1 * dout.0;
                                 let dot = din.0 * dout.0 + din.1 * dout.1;
@@ -458,12 +476,42 @@ impl Mesh {
                     _ => break,
                 }
             }
-            if let Some(p) = ring.first().copied() {
-                ring.push(p);
+            for part in self.split_at_repeats(chain) {
+                let mut ring = Vec::new();
+                for h in &part {
+                    self.push_half(*h, &mut ring);
+                }
+                if let Some(p) = ring.first().copied() {
+                    ring.push(p);
+                }
+                rings.push(ring);
             }
-            rings.push(ring);
         }
         assemble(rings)
+    }
+
+    /// Splits a closed chain that passes a vertex more than once into simple closed chains (a
+    /// ring touching itself is invalid; two rings touching at a vertex are not).
+    fn split_at_repeats(&self, chain: Vec<Half>) -> Vec<Vec<Half>> {
+        let mut out = Vec::new();
+        let mut path: Vec<Half> = Vec::with_capacity(chain.len());
+        let mut at: BTreeMap<u32, usize> = BTreeMap::new();
+        for h in chain {
+            let v = self.start(h);
+            if let Some(&i) = at.get(&v) {
+                let cut: Vec<Half> = path.drain(i..).collect();
+                for x in &cut {
+                    at.remove(&self.start(*x));
+                }
+                out.push(cut);
+            }
+            at.insert(v, path.len());
+            path.push(h);
+        }
+        if !path.is_empty() {
+            out.push(path);
+        }
+        out
     }
 }
 
@@ -721,6 +769,122 @@ mod tests {
         let d = [c(1.0, 0.0), c(2.0, 0.0), c(1.0, 1.0), c(1.0, 0.0)];
         assert!(rings_are_simple(&[&a, &b]));
         assert!(!rings_are_simple(&[&a, &d]));
+    }
+
+    /// A 5 × 5 grid of unit squares as a mesh (the outer ring of cells marked open), for
+    /// configurations a jittered Voronoi diagram only produces rarely: four cells at a vertex.
+    fn square_mesh() -> Mesh {
+        let n = 5usize;
+        let vid = |x: usize, y: usize| (y * (n + 1) + x) as u32;
+        let cid = |x: usize, y: usize| y * n + x;
+        let mut verts = Vec::new();
+        for y in 0..=n {
+            for x in 0..=n {
+                verts.push(c(x as f64, y as f64));
+            }
+        }
+        let mut edges = Vec::new();
+        let mut right_of = vec![u32::MAX; n * n];
+        let mut above = vec![u32::MAX; n * n];
+        for y in 0..n {
+            for x in 0..n {
+                if x + 1 < n {
+                    right_of[cid(x, y)] = edges.len() as u32;
+                    edges.push(Edge {
+                        from: vid(x + 1, y),
+                        to: vid(x + 1, y + 1),
+                        left: cid(x, y) as u32,
+                        right: cid(x + 1, y) as u32,
+                        pts: vec![],
+                    });
+                }
+                if y + 1 < n {
+                    above[cid(x, y)] = edges.len() as u32;
+                    edges.push(Edge {
+                        from: vid(x + 1, y + 1),
+                        to: vid(x, y + 1),
+                        left: cid(x, y) as u32,
+                        right: cid(x, y + 1) as u32,
+                        pts: vec![],
+                    });
+                }
+            }
+        }
+        let mut cells = vec![Vec::new(); n * n];
+        let mut open = vec![true; n * n];
+        let mut adj = vec![Vec::new(); n * n];
+        for y in 1..n - 1 {
+            for x in 1..n - 1 {
+                let i = cid(x, y);
+                open[i] = false;
+                cells[i] = vec![
+                    Half {
+                        edge: above[cid(x, y - 1)],
+                        forward: false,
+                    },
+                    Half {
+                        edge: right_of[i],
+                        forward: true,
+                    },
+                    Half {
+                        edge: above[i],
+                        forward: true,
+                    },
+                    Half {
+                        edge: right_of[cid(x - 1, y)],
+                        forward: false,
+                    },
+                ];
+                adj[i] = vec![
+                    cid(x, y - 1) as u32,
+                    cid(x - 1, y) as u32,
+                    cid(x + 1, y) as u32,
+                    cid(x, y + 1) as u32,
+                ];
+            }
+        }
+        let sites = (0..n * n)
+            .map(|i| c((i % n) as f64 + 0.5, (i / n) as f64 + 0.5))
+            .collect();
+        Mesh {
+            sites,
+            verts,
+            edges,
+            cells,
+            adj,
+            open,
+        }
+    }
+
+    #[test]
+    fn unions_touching_at_a_vertex_stay_valid() {
+        let m = square_mesh();
+        let cid = |x: usize, y: usize| y * 5 + x;
+        // Two diagonal cells: two squares touching at one corner.
+        let mut label = vec![NONE; 25];
+        label[cid(1, 1)] = 0;
+        label[cid(2, 2)] = 0;
+        let out = m.dissolve(&label, 1);
+        assert_eq!(out[0].0.len(), 2);
+        assert!((out[0].unsigned_area() - 2.0).abs() < 1e-12);
+        assert!(out[0].is_valid(), "{:?}", out[0].validation_errors());
+        assert!(multipolygon_is_simple(&out[0]));
+        // The 3 × 3 block without its centre and its top-right corner: a hole touching the
+        // shell's notch at one vertex.
+        let mut label = vec![NONE; 25];
+        for y in 1..4 {
+            for x in 1..4 {
+                label[cid(x, y)] = 0;
+            }
+        }
+        label[cid(2, 2)] = NONE;
+        label[cid(3, 3)] = NONE;
+        let out = m.dissolve(&label, 1);
+        assert_eq!(out[0].0.len(), 1);
+        assert_eq!(out[0].0[0].interiors().len(), 1);
+        assert!((out[0].unsigned_area() - 7.0).abs() < 1e-12);
+        assert!(out[0].is_valid(), "{:?}", out[0].validation_errors());
+        assert!(multipolygon_is_simple(&out[0]));
     }
 
     fn c(x: f64, y: f64) -> Coord<f64> {

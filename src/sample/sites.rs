@@ -455,10 +455,8 @@ pub fn sites(w: &World, built: &Built, origin0: Coord<f64>) -> Result<Vec<SiteDe
         .filter(|p| p.layer == "rq" && p.class == PipeClass::Radial && p.town == 0)
         .flat_map(|p| p.line.lines())
         .find_map(|seg| {
-            let len = (seg.end.x - seg.start.x).hypot(seg.end.y - seg.start.y);
-            if len < 45.0 {
-                return None;
-            }
+            // Any point of the pipe will do: the site's centre is that point rounded to the metre,
+            // so the pipe passes within 0.71 m of it and crosses the 60 × 40 m rectangle.
             let m = c(
                 ((seg.start.x + seg.end.x) / 2.0).round(),
                 ((seg.start.y + seg.end.y) / 2.0).round(),
