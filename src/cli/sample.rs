@@ -21,7 +21,7 @@ pub struct SampleArgs {
     /// True cells merged into one 土规 管制区 zone (default: 4, or 1 at ≥ 50 000 parcels).
     #[arg(long)]
     pub merge: Option<usize>,
-    /// Most intermediate vertices per parcel edge (default: 1, or 8 at ≥ 50 000 parcels).
+    /// Most intermediate vertices per parcel edge (default: 1, or 7 at ≥ 50 000 parcels).
     #[arg(long)]
     pub edge_points: Option<usize>,
     /// Replace the generator's files if the directory already holds them.

@@ -51,6 +51,8 @@ pub struct Edge {
 pub struct Detail {
     /// Most intermediate vertices on one edge.
     pub max_points: usize,
+    /// Fewest intermediate vertices on an edge long enough to take them.
+    pub min_points: usize,
     /// Target spacing of intermediate vertices (m).
     pub step: f64,
     /// Largest sideways bend of an intermediate vertex, as a fraction of the edge length.
@@ -701,7 +703,8 @@ fn bent_points(
     let mut rng = Rng::new(seed, TAG_DENSIFY, &[u64::from(e.left), u64::from(e.right)]);
     let fit = (len / detail.step).floor() as usize;
     let cap = fit.saturating_sub(1).min(detail.max_points);
-    let n = rng.below(cap + 1);
+    let lo = detail.min_points.min(cap);
+    let n = lo + rng.below(cap - lo + 1);
     if n == 0 {
         return Vec::new();
     }
@@ -912,6 +915,7 @@ mod tests {
             9,
             Detail {
                 max_points: 4,
+                min_points: 0,
                 step: 10.0,
                 bend: 0.04,
             },

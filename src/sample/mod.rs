@@ -76,8 +76,8 @@ pub struct SampleParams {
     /// True cells per 土规 管制区 zone; by default 4 below 50 000 parcels, 1 (district scale,
     /// both plan layers ≈ `parcels` polygons) above.
     pub merge: Option<usize>,
-    /// Most intermediate vertices per partition edge; by default 1 (parcels of ~6–14 vertices)
-    /// below 50 000 parcels, 8 (≈ 8–60 vertices) above.
+    /// Most intermediate vertices per partition edge; by default 1 (parcels of ~5–14 vertices)
+    /// below 50 000 parcels, 7 with at least 1 (≈ 8–60 vertices) above.
     pub edge_points: Option<usize>,
 }
 

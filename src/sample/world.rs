@@ -502,8 +502,9 @@ impl World {
         let detail = Detail {
             max_points: params
                 .edge_points
-                .unwrap_or(if district_scale { 8 } else { 1 }),
-            step: if district_scale { 0.1 * s0 } else { 0.3 * s0 },
+                .unwrap_or(if district_scale { 7 } else { 1 }),
+            min_points: usize::from(district_scale),
+            step: if district_scale { 0.06 * s0 } else { 0.3 * s0 },
             bend: 0.03,
         };
         mesh.densify(seed, detail)?;
