@@ -10,5 +10,7 @@ mod import_errors;
 mod store_atomic;
 // Reconciliation on plans with known answers; outputs and the ledger across re-runs.
 mod reconcile;
+// The HTTP API through tower oneshot: answers, problems, roles, audit, tiles, OGC API.
+mod api;
 // The sample-district generator: determinism, coverages, offsets, seeded answers, data/sample.
 mod sample;

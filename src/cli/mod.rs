@@ -4,6 +4,7 @@
 mod import;
 mod inspect;
 mod reconcile;
+mod serve;
 mod sample;
 
 use std::path::PathBuf;
@@ -47,6 +48,10 @@ pub enum Command {
     Reconcile(reconcile::ReconcileArgs),
     /// The conflict ledger: list, show, move parcels through the lifecycle.
     Conflicts(reconcile::ConflictsArgs),
+    /// Serve the API, vector tiles, OGC API – Features and the web map.
+    Serve(serve::ServeArgs),
+    /// API keys: create, list, revoke.
+    Keys(serve::KeysArgs),
     /// Generate the synthetic sample district (office formats, manifest, expected answers).
     Sample(sample::SampleArgs),
 }
@@ -100,6 +105,8 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Verify(a) => inspect::verify(a),
         Command::Reconcile(a) => reconcile::reconcile(a),
         Command::Conflicts(a) => reconcile::conflicts(a),
+        Command::Serve(a) => serve::serve(a),
+        Command::Keys(a) => serve::keys(a),
         Command::Sample(a) => sample::run(a),
     }
 }
