@@ -12,10 +12,12 @@ use geo::{
     Area, BooleanOps, BoundingRect, Contains, Coord, Distance, Euclidean, Intersects, Line,
     MultiPolygon, Point, Validation,
 };
-use lantu::blueprint::{Manifest, import_manifest};
+use lantu::blueprint::{Blueprint, Manifest, import_manifest};
 use lantu::crs::Crs;
 use lantu::import::import_layer;
 use lantu::layer::{Geom, LayerData};
+use lantu::reconcile::{self, ConflictPiece, Params, ReconcileError, Sink};
+use lantu::rules::RuleSet;
 use lantu::sample::{self, SampleParams};
 use lantu::store::Store;
 use rstar::primitives::{GeomWithData, Rectangle};
@@ -60,7 +62,6 @@ fn read_layers(dir: &Path) -> BTreeMap<String, LayerData> {
     manifest
         .layers
         .iter()
-        .filter(|spec| dir.join(&spec.source).exists()) // TEMP until TXT
         .map(|spec| {
             (
                 spec.id.clone(),
@@ -467,6 +468,82 @@ fn seeded_plan_conflicts_are_where_expected() {
             inside / g.unsigned_area() < 0.1,
             "{id} is inside 城镇开发边界 by {inside} m²"
         );
+    }
+}
+
+#[derive(Default)]
+struct Collect(Vec<ConflictPiece>);
+
+impl Sink for Collect {
+    fn piece(&mut self, p: &ConflictPiece) -> Result<(), ReconcileError> {
+        self.0.push(p.clone());
+        Ok(())
+    }
+}
+
+#[test]
+fn reconciliation_finds_exactly_the_seeded_conflicts() {
+    let dir = generated().a.path();
+    let exp = expected(dir);
+    // The plans only: candidate sites are not part of a reconciliation.
+    let mut m = Manifest::load(&dir.join("blueprint.toml")).unwrap();
+    m.layers.retain(|l| l.id != "sites");
+    let manifest = dir.join("plans.toml");
+    std::fs::write(&manifest, toml::to_string(&m).unwrap()).unwrap();
+    let store_dir = tempfile::tempdir().unwrap();
+    let store = Store::open(store_dir.path()).unwrap();
+    import_manifest(&store, &manifest, "test", &|_| {}).unwrap();
+    let bp = Blueprint::load_current(&store).unwrap();
+    let rules = RuleSet::default_rules().unwrap();
+    let mut policy = rules.sliver;
+    policy.min_width_m = exp["compare_with"]["min_width_m"].as_f64().unwrap();
+    let mut sink = Collect::default();
+    let report = reconcile::reconcile(
+        &bp,
+        &rules,
+        Params::new(policy),
+        &mut sink,
+        &|_, _, _| {},
+        &|| false,
+    )
+    .unwrap();
+    assert!(
+        report.skipped_rules.is_empty(),
+        "{:?}",
+        report.skipped_rules
+    );
+    for r in exp["rules"].as_array().unwrap() {
+        let id = r["rule"].as_str().unwrap();
+        let pieces: Vec<&ConflictPiece> = sink.0.iter().filter(|p| p.rule_id == id).collect();
+        let mut subjects: Vec<String> = pieces.iter().map(|p| p.subject_id.clone()).collect();
+        subjects.sort();
+        subjects.dedup();
+        let mut others: Vec<String> = pieces.iter().filter_map(|p| p.other_id.clone()).collect();
+        others.sort();
+        others.dedup();
+        assert_eq!(
+            subjects,
+            strings(&r["subject_ids"]),
+            "rule {id}: subject features"
+        );
+        assert_eq!(
+            others,
+            strings(&r["other_ids"]),
+            "rule {id}: other features"
+        );
+        let area: f64 = pieces.iter().map(|p| p.area_m2).sum();
+        let want = r["area_m2"].as_f64().unwrap();
+        if r["exact"].as_bool().unwrap() {
+            assert!(
+                (area - want).abs() < 0.01,
+                "rule {id}: {area} m², expected {want}"
+            );
+        } else {
+            assert!(
+                (area - want).abs() <= 0.01 * want,
+                "rule {id}: {area} m², expected about {want}"
+            );
+        }
     }
 }
 

@@ -4,8 +4,8 @@
 mod import;
 mod inspect;
 mod reconcile;
-mod serve;
 mod sample;
+mod serve;
 
 use std::path::PathBuf;
 use std::process::ExitCode;

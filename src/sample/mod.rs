@@ -341,6 +341,8 @@ fn write_all(sample: &Sample, dir: &Path) -> Result<(), SampleError> {
     )?;
     write::shapefile(&dir.join("towns.shp"), "towns", layer(b, "towns")?, 4546)?;
 
+    write_sites(sample, &dir.join("sites.txt"))?;
+
     let text = manifest_text();
     crate::blueprint::Manifest::parse(&text, &dir.join("blueprint.toml"))
         .map_err(|e| SampleError::Manifest(e.to_string()))?;
@@ -359,6 +361,60 @@ fn write_all(sample: &Sample, dir: &Path) -> Result<(), SampleError> {
     })?;
     std::fs::write(&p, json + "\n").map_err(io(p.clone()))?;
     Ok(())
+}
+
+/// The candidate sites as a 界址点 TXT: GBK, zone 37 prefixed eastings, areas in 公顷
+/// (ellipsoidal, as 报批 files declare them).
+fn write_sites(sample: &Sample, path: &Path) -> Result<(), SampleError> {
+    use crate::import::jzd_txt::{self, Datum, JzdFile, JzdHeader, ParcelMeta, TxtEncoding};
+    let zone = layers::zone()?;
+    let entry = |k: &str, v: &str| (k.to_string(), v.to_string());
+    let header = JzdHeader {
+        entries: vec![
+            entry("格式版本号", "1.00版本"),
+            entry("数据产生单位", "阳江市自然资源局阳东分局（样例）"),
+            entry("数据产生日期", "2024-05-01"),
+        ],
+        datum: Datum::Cgcs2000,
+        zone_width: Some(3),
+        zone: Some(37),
+        precision: Some(0.001),
+        unit: Some("米".to_string()),
+        transform_params: None,
+    };
+    let parcels = sample
+        .sites
+        .iter()
+        .map(|s| {
+            jzd_txt::parcel_from_multipolygon(
+                &s.geom,
+                ParcelMeta {
+                    id: s.id.clone(),
+                    name: s.name.clone(),
+                    shape: "面".to_string(),
+                    sheet: String::new(),
+                    usage: s.usage.clone(),
+                    class_code: s.class_code.clone(),
+                    area_ha: Some(
+                        crate::geometry::area::ellipsoidal_area(&s.geom, &zone) / 10_000.0,
+                    ),
+                },
+                Some(37),
+                3,
+            )
+        })
+        .collect();
+    let file = JzdFile {
+        header,
+        parcels,
+        warnings: Vec::new(),
+    };
+    let bytes =
+        jzd_txt::write(&file, TxtEncoding::Gbk).map_err(|e| SampleError::Txt(e.to_string()))?;
+    std::fs::write(path, bytes).map_err(|source| SampleError::Io {
+        path: path.to_path_buf(),
+        source,
+    })
 }
 
 fn manifest_text() -> String {
