@@ -580,7 +580,7 @@ fn tugui_layers(
     let (label, groups) = zones(
         w,
         |s| w.district[s].then(|| (w.town[s], ytq_code(w, sx, s))),
-        40,
+        80,
         2,
     );
     let polys = mb.dissolve(&label, groups.len());

@@ -173,9 +173,10 @@ pub fn build(params: &SampleParams) -> Result<Sample, SampleError> {
         "sample: seeded rectangles {:.2}s",
         t.elapsed().as_secs_f64()
     );
-    let sites = sites::sites(&world, &built, origin0)?;
-    if let Some(s5) = sites.last() {
-        sites::seed_tree(&world, &mut built, s5)?;
+    let mut sites = sites::sites(&world, &built, origin0)?;
+    if let Some(s5) = sites.last_mut() {
+        let tree = sites::seed_tree(&world, &mut built, s5)?;
+        s5.purpose = s5.purpose.replace("{tree}", &tree);
     }
     tracing::info!("sample: sites {:.2}s", t.elapsed().as_secs_f64());
     for (id, layer) in &built.layers {

@@ -398,12 +398,37 @@ pub fn sites(w: &World, built: &Built, origin0: Coord<f64>) -> Result<Vec<SiteDe
     });
 
     // S4: a village site, outside the development boundary, touching no control line and no
-    // 控规 parcel (no 城规 coverage: "no data", not non-construction).
+    // 控规 parcel (no 城规 coverage: "no data", not non-construction), with no survey point
+    // within 320 m (beyond the largest protection or safety distance) and no pipeline within 30 m.
     let obstacles: Vec<(Rect<f64>, MultiPolygon<f64>)> = ["kg", "yjjbnt", "sthx", "czkfbj"]
         .iter()
         .flat_map(|id| polys(built, id))
         .filter_map(|(_, g)| g.bounding_rect().map(|r| (r, g)))
         .collect();
+    let points: Vec<Coord<f64>> = ["wenwu", "lsjz", "gsmm", "whp"]
+        .iter()
+        .filter_map(|id| built.layer(id))
+        .flat_map(|l| l.features.iter())
+        .filter_map(|f| match &f.geom {
+            Geom::Point(mp) => mp.0.first().map(|p| p.0),
+            _ => None,
+        })
+        .collect();
+    let clear = |r: &Rect<f64>| {
+        let far = |p: &Coord<f64>| {
+            let dx = (r.min().x - p.x).max(p.x - r.max().x).max(0.0);
+            let dy = (r.min().y - p.y).max(p.y - r.max().y).max(0.0);
+            dx.hypot(dy) > 320.0
+        };
+        let near = rect(
+            r.min().x - 30.0,
+            r.min().y - 30.0,
+            r.max().x + 30.0,
+            r.max().y + 30.0,
+        )
+        .to_polygon();
+        points.iter().all(far) && !built.pipes.iter().any(|p| p.line.intersects(&near))
+    };
     let mut villages: Vec<(u64, usize)> = (0..w.n())
         .filter(|s| w.district[*s] && w.land[*s] == Land::Village)
         .map(|s| (super::rng::key(w.seed, TAG_SPOT + 10, &[s as u64]), s))
@@ -431,6 +456,7 @@ pub fn sites(w: &World, built: &Built, origin0: Coord<f64>) -> Result<Vec<SiteDe
             !obstacles
                 .iter()
                 .any(|(b, g)| bbox_hits(b, &near) && g.intersects(&np))
+                && clear(r)
         })
         .ok_or_else(|| SampleError::Placement("no free village cell for site S4".into()))?;
     out.push(SiteDef {
@@ -439,7 +465,7 @@ pub fn sites(w: &World, built: &Built, origin0: Coord<f64>) -> Result<Vec<SiteDe
         usage: "工业用地".into(),
         class_code: "1001".into(),
         purpose:
-            "a village site outside 城镇开发边界, no 控规 coverage, no 永久基本农田 or 生态保护红线"
+            "a village site outside 城镇开发边界, no 控规 coverage, no 永久基本农田 or 生态保护红线, no survey point or pipeline near"
                 .into(),
         designed: BTreeMap::from([
             ("area_m2".to_string(), 2_000.0),
@@ -470,7 +496,7 @@ pub fn sites(w: &World, built: &Built, origin0: Coord<f64>) -> Result<Vec<SiteDe
         name: "东城镇商业地块".into(),
         usage: "商业服务业用地".into(),
         class_code: "0901".into(),
-        purpose: "crossed by a 燃气 pipe; the 古树 GSMM-S5 stands 8 m east of it, inside its 15 m protection radius".into(),
+        purpose: "crossed by a 燃气 pipe; 古树 {tree} stands 8 m east of it, inside its 15 m protection radius".into(),
         designed: BTreeMap::from([("area_m2".to_string(), 2_400.0), ("tree_distance_m".to_string(), 8.0)]),
         geom: rect_mp(rect(s5.x - 30.0, s5.y - 20.0, s5.x + 30.0, s5.y + 20.0)),
     });
@@ -545,7 +571,8 @@ struct SiteAnswer {
 }
 
 fn round2(x: f64) -> f64 {
-    (x * 100.0).round() / 100.0
+    // `+ 0.0` turns a negative zero (a rounded -0.001) into 0.
+    (x * 100.0).round() / 100.0 + 0.0
 }
 
 fn hits(layer: &LayerData, site: &MultiPolygon<f64>) -> Vec<Hit> {

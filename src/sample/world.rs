@@ -488,7 +488,7 @@ impl World {
         let plan_area = frame.plan_area();
         tracing::debug!("sample: plan area {:.2}s", t0.elapsed().as_secs_f64());
         // A little denser than the nominal count so the 控规 layer holds at least `parcels`.
-        let s0 = (plan_area / (params.parcels as f64 * 1.04)).sqrt();
+        let s0 = (plan_area / (params.parcels as f64 * 1.02)).sqrt();
         let pts = sites(&frame, seed, s0);
         tracing::debug!("sample: sites {:.2}s", t0.elapsed().as_secs_f64());
         let t = std::time::Instant::now();
