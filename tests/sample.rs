@@ -4,6 +4,8 @@
 //! Expected values here are hand-computed from the design (rectangle sizes, site sizes), or
 //! measured with geo's overlay and distance functions on the layers as read back from the files.
 
+#![allow(clippy::unwrap_used)]
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
@@ -33,25 +35,27 @@ fn params(seed: u64) -> SampleParams {
     }
 }
 
-/// Two generations of the same small sample, one of another seed.
+/// Two generations of the same small sample, one of another seed, kept under the target
+/// directory (a static is never dropped, so a temporary directory would outlive the run).
 struct Generated {
-    a: tempfile::TempDir,
-    b: tempfile::TempDir,
-    other: tempfile::TempDir,
+    a: PathBuf,
+    b: PathBuf,
+    other: PathBuf,
 }
 
 fn generated() -> &'static Generated {
     static G: OnceLock<Generated> = OnceLock::new();
     G.get_or_init(|| {
-        let (a, b, other) = (
-            tempfile::tempdir().unwrap(),
-            tempfile::tempdir().unwrap(),
-            tempfile::tempdir().unwrap(),
-        );
-        sample::generate(&params(7), a.path(), false).unwrap();
-        sample::generate(&params(7), b.path(), false).unwrap();
-        sample::generate(&params(8), other.path(), false).unwrap();
-        Generated { a, b, other }
+        let root = Path::new(env!("CARGO_TARGET_TMPDIR")).join("sample-tests");
+        let g = Generated {
+            a: root.join("a"),
+            b: root.join("b"),
+            other: root.join("other"),
+        };
+        sample::generate(&params(7), &g.a, true).unwrap();
+        sample::generate(&params(7), &g.b, true).unwrap();
+        sample::generate(&params(8), &g.other, true).unwrap();
+        g
     })
 }
 
@@ -73,7 +77,7 @@ fn read_layers(dir: &Path) -> BTreeMap<String, LayerData> {
 
 fn layers_a() -> &'static BTreeMap<String, LayerData> {
     static L: OnceLock<BTreeMap<String, LayerData>> = OnceLock::new();
-    L.get_or_init(|| read_layers(generated().a.path()))
+    L.get_or_init(|| read_layers(generated().a.as_path()))
 }
 
 fn expected(dir: &Path) -> serde_json::Value {
@@ -94,7 +98,7 @@ fn feature<'a>(layer: &'a LayerData, id: &str) -> &'a MultiPolygon<f64> {
         .iter()
         .find(|f| f.id == id)
         .and_then(|f| f.geom.as_polygons())
-        .unwrap_or_else(|| panic!("no feature {id}"))
+        .expect("the feature named by expected.json exists")
 }
 
 fn rule<'a>(exp: &'a serde_json::Value, id: &str) -> &'a serde_json::Value {
@@ -124,15 +128,15 @@ fn same_parameters_give_the_same_sample() {
         "sites.txt",
     ] {
         let (a, b) = (
-            std::fs::read(g.a.path().join(file)).unwrap(),
-            std::fs::read(g.b.path().join(file)).unwrap(),
+            std::fs::read(g.a.as_path().join(file)).unwrap(),
+            std::fs::read(g.b.as_path().join(file)).unwrap(),
         );
         assert!(
             a == b,
             "{file} differs between two runs with the same parameters"
         );
     }
-    let b = read_layers(g.b.path());
+    let b = read_layers(g.b.as_path());
     assert_eq!(
         layers_a().keys().collect::<Vec<_>>(),
         b.keys().collect::<Vec<_>>()
@@ -144,13 +148,13 @@ fn same_parameters_give_the_same_sample() {
         );
     }
     // Another seed is another district.
-    let other = std::fs::read(g.other.path().join("qypg.geojson")).unwrap();
-    assert!(other != std::fs::read(g.a.path().join("qypg.geojson")).unwrap());
+    let other = std::fs::read(g.other.as_path().join("qypg.geojson")).unwrap();
+    assert!(other != std::fs::read(g.a.as_path().join("qypg.geojson")).unwrap());
 }
 
 #[test]
 fn office_formats_as_promised() {
-    let dir = generated().a.path();
+    let dir = generated().a.as_path();
     // gzq: GBK without any declaration (no .cpg, no .prj, code-page byte 0), Chinese text intact.
     assert!(!dir.join("gzq.cpg").exists() && !dir.join("gzq.prj").exists());
     let dbf = std::fs::read(dir.join("gzq.dbf")).unwrap();
@@ -338,7 +342,7 @@ fn plan_boundaries_disagree_by_bounded_offsets() {
 
 #[test]
 fn seeded_control_line_overlaps_have_exact_areas() {
-    let exp = expected(generated().a.path());
+    let exp = expected(generated().a.as_path());
     let yjjbnt = &layers_a()["yjjbnt"];
     let sthx = &layers_a()["sthx"];
     let czkfbj = &layers_a()["czkfbj"];
@@ -390,7 +394,7 @@ fn seeded_control_line_overlaps_have_exact_areas() {
 
 #[test]
 fn seeded_plan_conflicts_are_where_expected() {
-    let exp = expected(generated().a.path());
+    let exp = expected(generated().a.as_path());
     let kg = &layers_a()["kg"];
     let gzq = &layers_a()["gzq"];
     let code = |l: &LayerData, id: &str| {
@@ -483,7 +487,7 @@ impl Sink for Collect {
 
 #[test]
 fn reconciliation_finds_exactly_the_seeded_conflicts() {
-    let dir = generated().a.path();
+    let dir = generated().a.as_path();
     let exp = expected(dir);
     // The plans only: candidate sites are not part of a reconciliation.
     let mut m = Manifest::load(&dir.join("blueprint.toml")).unwrap();

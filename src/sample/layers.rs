@@ -1547,7 +1547,7 @@ fn pipe_layers(
             })?;
         paths.push((PipeClass::Trunk, t as u32, p));
     }
-    for t in 0..TOWNS.len() {
+    for (t, &seat_vertex) in seat_v.iter().enumerate() {
         let k = if t == 0 { 10 } else { 6 };
         let phase = Rng::new(w.seed, TAG_ROUTE, &[u64::MAX, t as u64]).range(0.0, 2.0 * PI);
         let in_town = |e: u32| {
@@ -1565,7 +1565,7 @@ fn pipe_layers(
             }
         }
         for v in &targets {
-            if let Some(p) = g.path(w, seat_v[t], *v, |e| in_town(e).then(|| weight(e))) {
+            if let Some(p) = g.path(w, seat_vertex, *v, |e| in_town(e).then(|| weight(e))) {
                 paths.push((PipeClass::Radial, t as u32, p));
             }
         }

@@ -129,12 +129,12 @@ impl Mesh {
         for e in dt.undirected_edges() {
             let d = e.as_directed();
             let (l, r) = (d.face().fix().index(), d.rev().face().fix().index());
-            if let (Some(a), Some(b)) = (centre[l], centre[r]) {
-                if dist(a, b) < MIN_EDGE {
-                    let (ra, rb) = (find(&mut parent, l), find(&mut parent, r));
-                    if ra != rb {
-                        parent[ra.max(rb)] = ra.min(rb);
-                    }
+            if let (Some(a), Some(b)) = (centre[l], centre[r])
+                && dist(a, b) < MIN_EDGE
+            {
+                let (ra, rb) = (find(&mut parent, l), find(&mut parent, r));
+                if ra != rb {
+                    parent[ra.max(rb)] = ra.min(rb);
                 }
             }
         }
@@ -724,6 +724,7 @@ fn bent_points(
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use geo::{Area, BooleanOps, Validation};

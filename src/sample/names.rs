@@ -119,8 +119,10 @@ pub const FIRMS_A: [&str; 8] = [
 ];
 pub const FIRMS_B: [&str; 5] = ["化工", "燃气", "石化", "气体", "新材料"];
 
-/// Hazardous goods: (type, safety distance range m, storage range t).
-pub const HAZARDS: [(&str, (f64, f64), (f64, f64)); 6] = [
+/// A hazardous good: type, safety distance range (m), storage range (t).
+pub type Hazard = (&'static str, (f64, f64), (f64, f64));
+
+pub const HAZARDS: [Hazard; 6] = [
     ("液化石油气", (100.0, 150.0), (20.0, 120.0)),
     ("液氨", (200.0, 300.0), (10.0, 60.0)),
     ("天然气", (50.0, 80.0), (5.0, 30.0)),

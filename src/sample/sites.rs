@@ -185,7 +185,7 @@ pub fn seed_rectangles(
     let mut taken: Vec<Rect<f64>> = Vec::new();
     let mut overlaps = Vec::new();
     let mut origin0 = c(0.0, 0.0);
-    for k in 0..SANXIAN_OVERLAPS.len() {
+    for (k, &(ow, oh)) in SANXIAN_OVERLAPS.iter().enumerate() {
         let zero = c(0.0, 0.0);
         let (a, b) = pair_rects(zero, k);
         let mut template = vec![a, b];
@@ -262,7 +262,6 @@ pub fn seed_rectangles(
             });
             bsm.to_string()
         };
-        let (ow, oh) = SANXIAN_OVERLAPS[k];
         overlaps.push(SeededOverlap {
             layer_a: "sthx",
             id_a: id_b,

@@ -639,15 +639,13 @@ impl World {
         }
         for _ in 0..4 {
             let mut reached = vec![false; n];
-            for t in 0..TOWNS.len() {
+            for (t, town) in TOWNS.iter().enumerate() {
                 let start = (0..n)
                     .filter(|s| self.town[*s] == t as u32)
                     .min_by(|a, b| {
                         hypot(self.site(*a), seat(t)).total_cmp(&hypot(self.site(*b), seat(t)))
                     })
-                    .ok_or_else(|| {
-                        SampleError::Placement(format!("{} has no cells", TOWNS[t].name))
-                    })?;
+                    .ok_or_else(|| SampleError::Placement(format!("{} has no cells", town.name)))?;
                 let mut stack = vec![start];
                 reached[start] = true;
                 while let Some(s) = stack.pop() {
