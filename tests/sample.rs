@@ -21,6 +21,7 @@ use lantu::layer::{Geom, LayerData};
 use lantu::reconcile::{self, ConflictPiece, Params, ReconcileError, Sink};
 use lantu::rules::RuleSet;
 use lantu::sample::{self, SampleParams};
+use lantu::site::{Site, SiteParams, analyse};
 use lantu::store::Store;
 use rstar::primitives::{GeomWithData, Rectangle};
 use rstar::{AABB, RTree};
@@ -485,25 +486,33 @@ impl Sink for Collect {
     }
 }
 
+/// The plans of the small sample (without the candidate sites) in a store, loaded.
+fn plans() -> &'static Blueprint {
+    static B: OnceLock<Blueprint> = OnceLock::new();
+    B.get_or_init(|| {
+        let dir = generated().a.as_path();
+        let mut m = Manifest::load(&dir.join("blueprint.toml")).unwrap();
+        m.layers.retain(|l| l.id != "sites");
+        let manifest = dir.join("plans.toml");
+        std::fs::write(&manifest, toml::to_string(&m).unwrap()).unwrap();
+        let store_dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("sample-tests/store");
+        let _ = std::fs::remove_dir_all(&store_dir);
+        let store = Store::open(&store_dir).unwrap();
+        import_manifest(&store, &manifest, "test", &|_| {}).unwrap();
+        Blueprint::load_current(&store).unwrap()
+    })
+}
+
 #[test]
 fn reconciliation_finds_exactly_the_seeded_conflicts() {
-    let dir = generated().a.as_path();
-    let exp = expected(dir);
-    // The plans only: candidate sites are not part of a reconciliation.
-    let mut m = Manifest::load(&dir.join("blueprint.toml")).unwrap();
-    m.layers.retain(|l| l.id != "sites");
-    let manifest = dir.join("plans.toml");
-    std::fs::write(&manifest, toml::to_string(&m).unwrap()).unwrap();
-    let store_dir = tempfile::tempdir().unwrap();
-    let store = Store::open(store_dir.path()).unwrap();
-    import_manifest(&store, &manifest, "test", &|_| {}).unwrap();
-    let bp = Blueprint::load_current(&store).unwrap();
+    let exp = expected(generated().a.as_path());
+    let bp = plans();
     let rules = RuleSet::default_rules().unwrap();
     let mut policy = rules.sliver;
     policy.min_width_m = exp["compare_with"]["min_width_m"].as_f64().unwrap();
     let mut sink = Collect::default();
     let report = reconcile::reconcile(
-        &bp,
+        bp,
         &rules,
         Params::new(policy),
         &mut sink,
@@ -547,6 +556,107 @@ fn reconciliation_finds_exactly_the_seeded_conflicts() {
                 (area - want).abs() <= 0.01 * want,
                 "rule {id}: {area} m², expected about {want}"
             );
+        }
+    }
+}
+
+#[test]
+fn site_check_gives_the_recorded_answers() {
+    let exp = expected(generated().a.as_path());
+    let bp = plans();
+    let sites = &layers_a()["sites"];
+    let today = chrono::NaiveDate::from_ymd_opt(2024, 1, 1).unwrap();
+    let params = SiteParams::new(today);
+    let ids = |v: &serde_json::Value, key: &str| -> Vec<String> {
+        let mut out: Vec<String> = v
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|h| h[key].as_str().unwrap().to_string())
+            .collect();
+        out.sort();
+        out
+    };
+    for want in exp["sites"].as_array().unwrap() {
+        let id = want["id"].as_str().unwrap();
+        let site = Site {
+            id: id.to_string(),
+            name: String::new(),
+            geometry: feature(sites, id).clone(),
+        };
+        let got = analyse(bp, &site, &params);
+        assert!(
+            (got.area_m2 - want["area_m2"].as_f64().unwrap()).abs() < 0.01,
+            "{id} area"
+        );
+        for (layer, key) in [
+            ("yjjbnt", "yjjbnt_m2"),
+            ("sthx", "sthx_m2"),
+            ("czkfbj", "czkfbj_m2"),
+        ] {
+            let area = got.layer(layer).map_or(0.0, |l| l.area_m2);
+            assert!(
+                (area - want[key].as_f64().unwrap()).abs() < 0.01,
+                "{id} on {layer}: {area}"
+            );
+        }
+        let mut kg: Vec<String> = got
+            .layer("kg")
+            .map(|l| l.features.iter().map(|f| f.feature_id.clone()).collect())
+            .unwrap_or_default();
+        kg.sort();
+        assert_eq!(kg, ids(&want["kg"], "id"), "{id}: 控规 parcels");
+        let mut covering: Vec<String> = got
+            .assessments
+            .iter()
+            .filter(|a| a.share_of_site > 1.0 - 1e-9)
+            .map(|a| a.feature_id.clone())
+            .collect();
+        covering.sort();
+        let mut want_cov = strings(&want["qypg_covering"]);
+        want_cov.sort();
+        assert_eq!(covering, want_cov, "{id}: assessments covering it");
+        let mut partly: Vec<String> = got
+            .assessments
+            .iter()
+            .filter(|a| a.share_of_site <= 1.0 - 1e-9)
+            .map(|a| a.feature_id.clone())
+            .collect();
+        partly.sort();
+        let mut want_partly = strings(&want["qypg_partly"]);
+        want_partly.sort();
+        assert_eq!(partly, want_partly, "{id}: assessments covering part of it");
+        let mut expired: Vec<String> = got
+            .assessments
+            .iter()
+            .filter(|a| !a.valid)
+            .map(|a| a.feature_id.clone())
+            .collect();
+        expired.sort();
+        let mut want_expired = strings(&want["qypg_expired_before_2024"]);
+        want_expired.sort();
+        assert_eq!(expired, want_expired, "{id}: expired assessments");
+        let mut trees: Vec<String> = got
+            .proximity
+            .iter()
+            .filter(|h| h.layer == "gsmm" && h.distance_m <= h.limit_m)
+            .map(|h| h.feature_id.clone())
+            .collect();
+        trees.sort();
+        assert_eq!(
+            trees,
+            ids(&want["gsmm_within_radius"], "id"),
+            "{id}: old trees"
+        );
+        for (layer, pipes) in want["pipes_crossing"].as_object().unwrap() {
+            let mut crossing: Vec<String> = got
+                .proximity
+                .iter()
+                .filter(|h| &h.layer == layer && h.distance_m == 0.0)
+                .map(|h| h.feature_id.clone())
+                .collect();
+            crossing.sort();
+            assert_eq!(crossing, strings(pipes), "{id}: {layer} crossing");
         }
     }
 }

@@ -561,7 +561,11 @@ struct SiteAnswer {
     sthx_m2: f64,
     czkfbj_m2: f64,
     inside_czkfbj: bool,
+    /// Assessments covering the whole site.
     qypg_covering: Vec<String>,
+    /// Assessments covering part of it.
+    qypg_partly: Vec<String>,
+    /// Of both, those whose validity ended before 2024-01-01.
     qypg_expired_before_2024: Vec<String>,
     wenwu_within_control_zone: Vec<Near>,
     gsmm_within_radius: Vec<Near>,
@@ -643,17 +647,27 @@ fn answer(built: &Built, site: &SiteDef) -> Result<SiteAnswer, SampleError> {
     let area = g.unsigned_area();
     let qypg = layer("qypg");
     let mut covering = Vec::new();
+    let mut partly = Vec::new();
     let mut expired = Vec::new();
     if let Some(l) = qypg {
         for (i, f) in l.features.iter().enumerate() {
-            if f.geom.as_polygons().is_some_and(|p| p.contains(g)) {
+            let Some(p) = f.geom.as_polygons() else {
+                continue;
+            };
+            let a = p.intersection(g).unsigned_area();
+            if a <= 0.01 {
+                continue;
+            }
+            if p.contains(g) {
                 covering.push(f.id.clone());
-                if l.attr(i, "YXQZ")
-                    .as_text()
-                    .is_some_and(|d| d < "2024-01-01")
-                {
-                    expired.push(f.id.clone());
-                }
+            } else {
+                partly.push(f.id.clone());
+            }
+            if l.attr(i, "YXQZ")
+                .as_text()
+                .is_some_and(|d| d < "2024-01-01")
+            {
+                expired.push(f.id.clone());
             }
         }
     }
@@ -684,6 +698,7 @@ fn answer(built: &Built, site: &SiteDef) -> Result<SiteAnswer, SampleError> {
         czkfbj_m2: cz_m2,
         inside_czkfbj: (cz_m2 - area).abs() < 0.01,
         qypg_covering: covering,
+        qypg_partly: partly,
         qypg_expired_before_2024: expired,
         wenwu_within_control_zone: near_points(layer("wenwu"), g, "JSKZDD_M"),
         gsmm_within_radius: near_points(layer("gsmm"), g, "BHBJ_M"),
