@@ -24,7 +24,7 @@ pub struct SampleArgs {
     /// Most intermediate vertices per parcel edge (default: 1, or 7 at ≥ 50 000 parcels).
     #[arg(long)]
     pub edge_points: Option<usize>,
-    /// Replace the generator's files if the directory already holds them.
+    /// Overwrite files of the generator's names in a directory it did not write.
     #[arg(long)]
     pub force: bool,
     /// Print the summary as JSON.

@@ -49,7 +49,9 @@ pub enum SampleError {
         id: String,
         reason: String,
     },
-    #[error("{0} exists; choose an empty directory or pass --force")]
+    #[error(
+        "{0} exists and was not written by `lantu sample`; choose another directory or pass --force"
+    )]
     Exists(PathBuf),
     #[error("GDAL while writing {path}: {reason}")]
     Gdal { path: PathBuf, reason: String },
@@ -229,8 +231,8 @@ fn check_layer(id: &str, layer: &LayerData) -> Result<(), SampleError> {
     }
 }
 
-/// Generates the sample into `out_dir` (created if missing; it must not hold the generator's
-/// files unless `force`).
+/// Generates the sample into `out_dir` (created if missing). A directory holding files of the
+/// same names is only overwritten when an earlier run of the generator wrote it, or with `force`.
 pub fn generate(
     params: &SampleParams,
     out_dir: &Path,
@@ -241,19 +243,28 @@ pub fn generate(
         path: out_dir.to_path_buf(),
         source,
     })?;
-    for name in FILES {
-        let p = out_dir.join(name);
-        if p.exists() {
-            if !force {
-                return Err(SampleError::Exists(p));
-            }
-            std::fs::remove_file(&p).map_err(|source| SampleError::Io {
-                path: p.clone(),
-                source,
-            })?;
-        }
+    // A directory the generator wrote before (its manifest says so) is regenerated in place;
+    // anything else holding one of its file names needs `force`.
+    let ours = std::fs::read_to_string(out_dir.join("blueprint.toml"))
+        .is_ok_and(|t| t.starts_with(write::MANIFEST_HEADER));
+    let existing: Vec<PathBuf> = FILES
+        .iter()
+        .map(|name| out_dir.join(name))
+        .filter(|p| p.exists())
+        .collect();
+    if let Some(p) = existing.first()
+        && !force
+        && !ours
+    {
+        return Err(SampleError::Exists(p.clone()));
     }
     let sample = build(params)?;
+    for p in existing {
+        std::fs::remove_file(&p).map_err(|source| SampleError::Io {
+            path: p.clone(),
+            source,
+        })?;
+    }
     write_all(&sample, out_dir)?;
     let mut files = Vec::new();
     for name in FILES {

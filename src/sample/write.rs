@@ -222,6 +222,10 @@ pub fn strip_declarations(shp: &Path) -> Result<(), SampleError> {
     std::fs::write(&dbf, bytes).map_err(io(&dbf))
 }
 
+/// The first line of a generated manifest: how the generator recognises its own output.
+pub const MANIFEST_HEADER: &str =
+    "# 阳东区 synthetic sample district, written by `lantu sample`. Do not edit: regenerate.";
+
 /// One `[[layer]]` entry of the manifest.
 pub struct ManifestLayer<'a> {
     pub id: &'a str,
@@ -249,10 +253,7 @@ fn inline(pairs: &[(&str, String)]) -> String {
 /// parses.
 pub fn manifest(name: &str, note: &str, layers: &[ManifestLayer]) -> String {
     let mut out = String::new();
-    let _ = writeln!(
-        out,
-        "# 阳东区 synthetic sample district, written by `lantu sample`. Do not edit: regenerate."
-    );
+    let _ = writeln!(out, "{MANIFEST_HEADER}");
     let _ = writeln!(
         out,
         "# Every name, number and approval reference is fictional (marked 样例); see README.md."
