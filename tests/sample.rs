@@ -53,9 +53,9 @@ fn generated() -> &'static Generated {
             b: root.join("b"),
             other: root.join("other"),
         };
-        sample::generate(&params(7), &g.a, true).unwrap();
-        sample::generate(&params(7), &g.b, true).unwrap();
-        sample::generate(&params(8), &g.other, true).unwrap();
+        sample::generate(&params(7), &g.a).unwrap();
+        sample::generate(&params(7), &g.b).unwrap();
+        sample::generate(&params(8), &g.other).unwrap();
         g
     })
 }
@@ -757,7 +757,7 @@ fn data_sample() -> PathBuf {
 #[test]
 fn committed_sample_is_what_the_generator_makes() {
     let dir = tempfile::tempdir().unwrap();
-    sample::generate(&SampleParams::default(), dir.path(), false).unwrap();
+    sample::generate(&SampleParams::default(), dir.path()).unwrap();
     for file in [
         "qypg.geojson",
         "expected.json",

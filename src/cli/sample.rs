@@ -39,7 +39,7 @@ pub fn run(a: SampleArgs) -> anyhow::Result<ExitCode> {
         merge: a.merge,
         edge_points: a.edge_points,
     };
-    let summary = sample::generate(&params, &a.out, a.force)
+    let summary = sample::generate_with(&params, &a.out, a.force)
         .with_context(|| format!("generating the sample into {}", a.out.display()))?;
     if a.json {
         println!("{}", serde_json::to_string_pretty(&summary)?);

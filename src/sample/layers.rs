@@ -625,7 +625,7 @@ fn sanxian_layers(
             ("XZQMC", FieldType::Text),
         ],
     );
-    let (label, groups) = zones(w, |s| sx.yj[s].then_some(w.town[s]), 12, 3);
+    let (label, groups) = zones(w, |s| sx.yj[s].then_some(w.town[s]), 6, 3);
     let polys = mc.dissolve(&label, groups.len());
     for (g, (t, members)) in groups.iter().enumerate() {
         let bsm = g as i64 + 1;

@@ -232,8 +232,13 @@ fn check_layer(id: &str, layer: &LayerData) -> Result<(), SampleError> {
 }
 
 /// Generates the sample into `out_dir` (created if missing). A directory holding files of the
-/// same names is only overwritten when an earlier run of the generator wrote it, or with `force`.
-pub fn generate(
+/// generator's names is only overwritten when an earlier run of the generator wrote it.
+pub fn generate(params: &SampleParams, out_dir: &Path) -> Result<SampleSummary, SampleError> {
+    generate_with(params, out_dir, false)
+}
+
+/// [`generate`], with `force` overwriting files of the generator's names whoever wrote them.
+pub fn generate_with(
     params: &SampleParams,
     out_dir: &Path,
     force: bool,
