@@ -2,28 +2,54 @@
 #
 #   make run    install what the project needs, build, import the bundled sample district
 #               into an embedded store and print its summary
-#   make test   install what the tests need, then run every test
+#   make test   install what the tests need, then run every test (cargo, then the browser tests)
+#   make serve  build the web page and serve the API and the map from the store
 
 SHELL := /bin/bash
 SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 STORE ?= store
 CARGO ?= cargo
+# The debug binary the browser tests serve (cargo's target directory may be elsewhere).
+LANTU_BIN ?= $(abspath $(or $(CARGO_TARGET_DIR),target))/debug/lantu
 
 # Debian 12 packages: GDAL/PROJ/SQLite to link, clang for bindgen (proj-sys), CJK fonts for the
-# PDF checklist, poppler-utils (pdftotext) for its tests, gdal-bin (ogr2ogr) for format tests.
+# PDF checklist and the map's labels, poppler-utils (pdftotext) for its tests, gdal-bin (ogr2ogr)
+# for format tests, chromium for the browser tests (never a browser downloaded by a test tool).
 APT_PACKAGES := build-essential pkg-config clang libclang-dev \
 	libgdal-dev gdal-bin libproj-dev proj-bin libsqlite3-dev sqlite3 libgeos-dev \
-	fonts-noto-cjk poppler-utils
+	fonts-noto-cjk poppler-utils chromium
+# Node.js and npm build the web page; installed from Debian only when `node`/`npm` are missing
+# (a NodeSource nodejs already bundles npm and conflicts with Debian's npm package).
+NODE_PACKAGES := nodejs npm
 
-.PHONY: run test setup deps build sample-data bench clean-store
+.PHONY: run test setup deps build web web-test serve sample-data bench clean-store
 
-run: setup build
+run: setup build web
 	./target/release/lantu import --manifest data/sample/blueprint.toml --store $(STORE)
 	rm -rf out/reconcile
 	./target/release/lantu reconcile --store $(STORE) --out out/reconcile
 
-test: setup
+test: setup web
 	$(CARGO) test --all-targets
+	$(CARGO) build
+	$(MAKE) web-test
+
+# The browser tests: target/debug/lantu serves the sample district to Debian's chromium.
+web-test:
+	cd web && LANTU_BIN=$(LANTU_BIN) npm test
+
+serve: setup build web
+	./target/release/lantu serve --store $(STORE) --manifest data/sample/blueprint.toml --web web/dist
+
+# The web page: npm ci when package-lock.json changed, then the esbuild bundle in web/dist.
+web: web/dist/index.html
+
+web/node_modules/.package-lock.json: web/package-lock.json web/package.json
+	cd web && npm ci --no-audit --no-fund
+	@touch $@
+
+web/dist/index.html: web/node_modules/.package-lock.json web/build.mjs web/index.html $(wildcard web/src/*)
+	cd web && npm run build
 
 setup: deps
 
@@ -32,6 +58,7 @@ deps:
 	@missing=""; for p in $(APT_PACKAGES); do \
 		dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
 	done; \
+	command -v node >/dev/null && command -v npm >/dev/null || missing="$$missing $(NODE_PACKAGES)"; \
 	if [ -n "$$missing" ]; then \
 		echo "installing:$$missing"; \
 		$(SUDO) apt-get update -qq && \

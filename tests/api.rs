@@ -336,6 +336,9 @@ async fn roles_are_enforced_and_writes_are_audited() {
     .await;
     assert_eq!(status, StatusCode::CREATED, "{issued}");
     let sha = issued[0]["sha256"].as_str().expect("sha").to_string();
+    let posted =
+        lantu::checklist::verify_json(&issued[0]["checklist"].to_string()).expect("verify");
+    assert!(posted.ok, "{posted:?}");
     // A bad project code is named.
     let (status, _, problem) = call(
         &st,
@@ -373,7 +376,7 @@ async fn roles_are_enforced_and_writes_are_audited() {
     )
     .await;
     assert_eq!(status, StatusCode::OK);
-    assert_eq!(v["ok"], true);
+    assert_eq!(v["ok"], true, "{v}\n{}", &text[..text.len().min(3000)]);
     assert_eq!(v["issued_by_this_server"], true);
     let tampered = text.replacen("东城镇", "西城镇", 1);
     assert_ne!(tampered, text);

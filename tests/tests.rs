@@ -8,9 +8,13 @@ mod import_formats;
 mod import_errors;
 // SIGKILL during an import leaves the previous blueprint intact.
 mod store_atomic;
+// DXF import of real CAD drawings: hatches, closed polylines, polygonised line work, labels.
+mod dxf;
 // Reconciliation on plans with known answers; outputs and the ledger across re-runs.
 mod reconcile;
 // The HTTP API through tower oneshot: answers, problems, roles, audit, tiles, OGC API.
 mod api;
+// The JTS/GEOS XML overlay suite through the exact kernel.
+mod geos_xml;
 // The sample-district generator: determinism, coverages, offsets, seeded answers, data/sample.
 mod sample;

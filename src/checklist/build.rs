@@ -370,41 +370,27 @@ fn two_plan(
     out
 }
 
+/// The 界址点 table: the cadastral numbering of the 界址点 TXT writer (outer rings clockwise from
+/// the north-west vertex, J1… across the parcel, rings closed), so table and TXT agree.
 fn boundary_points(mp: &MultiPolygon<f64>) -> Vec<BoundaryPoint> {
-    let mut out = Vec::new();
-    let mut ring_no = 0u32;
-    let mut n = 0usize;
-    for poly in &mp.0 {
-        for ring in std::iter::once(poly.exterior()).chain(poly.interiors()) {
-            ring_no += 1;
-            let coords = &ring.0;
-            let open = if coords.len() > 1 && coords.first() == coords.last() {
-                &coords[..coords.len() - 1]
-            } else {
-                &coords[..]
-            };
-            let first = n + 1;
-            for c in open {
-                n += 1;
-                out.push(BoundaryPoint {
-                    name: format!("J{n}"),
-                    ring: ring_no,
-                    x: c.y,
-                    y: c.x,
-                });
-            }
-            // Close the ring by repeating its first point, as the 界址点 table does.
-            if let Some(c) = open.first() {
-                out.push(BoundaryPoint {
-                    name: format!("J{first}"),
-                    ring: ring_no,
-                    x: c.y,
-                    y: c.x,
-                });
-            }
-        }
-    }
-    out
+    let parcel = crate::import::jzd_txt::parcel_from_multipolygon(
+        mp,
+        crate::import::jzd_txt::ParcelMeta::default(),
+        None,
+        3,
+    );
+    parcel
+        .rings
+        .iter()
+        .flat_map(|r| {
+            r.points.iter().map(move |p| BoundaryPoint {
+                name: p.name.clone(),
+                ring: r.ring_no,
+                x: p.x,
+                y: p.y,
+            })
+        })
+        .collect()
 }
 
 /// Builds the checklist of a site from its analysis.

@@ -345,6 +345,8 @@ pub struct Checklist {
 }
 
 /// JSON with object keys sorted and no insignificant whitespace: the form that is hashed.
+/// Numbers are printed shortest-round-trip (ryu) and parsed back exactly (serde_json's
+/// `float_roundtrip`), so a checklist re-read from its JSON hashes to the same value.
 pub fn canonical_json(v: &serde_json::Value) -> String {
     // serde_json's Map is ordered by key (no `preserve_order` feature), so serialising the value
     // tree sorts every object; `to_string` emits no whitespace.

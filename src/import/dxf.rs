@@ -3,13 +3,16 @@
 //! GDAL's DXF driver (3.6) gives HATCHes as polygons but closed LWPOLYLINEs as line strings, and
 //! parcel outlines drawn as loose LINE/ARC pieces as many small lines. Here: hatches stay
 //! polygons, closed line strings become polygons, and the remaining lines are polygonised
-//! ([`super::polygonize`]). TEXT entities inside a polygon become its `label` (a drawing's
-//! 地块编码), so `id_field = "label"` keeps the CAD numbering. DXF carries no CRS: it must be
-//! declared, or the coordinates must be recognisable Gauss–Krüger values.
+//! ([`super::polygonize`]). A hatch's island inside an island is filled again (odd parity), so
+//! it becomes a polygon of its own rather than a second hole. TEXT entities inside a polygon
+//! become its `label` (a drawing's 地块编码), so `id_field = "label"` keeps the CAD numbering.
+//! DXF carries no CRS: it must be declared, or the coordinates must be recognisable
+//! Gauss–Krüger values.
 
 use std::path::Path;
 
-use geo::{Contains, Coord, LineString, Point, Polygon};
+use geo::algorithm::coordinate_position::{CoordPos, coord_pos_relative_to_ring};
+use geo::{Area, BoundingRect, Contains, Coord, LineString, Point, Polygon, Rect};
 
 use super::polygonize::{Polygonized, polygonize};
 use super::{ImportError, RawFeature, RawLayer, gdal_reader};
@@ -38,7 +41,8 @@ pub fn read(path: &Path, spec: &LayerSpec) -> Result<RawLayer, ImportError> {
     };
 
     struct Shape {
-        polygon: Polygon<f64>,
+        /// One entity's polygons (several for a hatch with an island in an island).
+        parts: Vec<Polygon<f64>>,
         cad_layer: String,
         entity: String,
     }
@@ -61,14 +65,19 @@ pub fn read(path: &Path, spec: &LayerSpec) -> Result<RawLayer, ImportError> {
         match &f.geom {
             Some(RawGeom::Polygons(parts)) => {
                 for rings in parts {
-                    let mut rings = rings.iter().map(|r| LineString(r.clone()));
-                    if let Some(ext) = rings.next() {
-                        shapes.push(Shape {
-                            polygon: Polygon::new(ext, rings.collect()),
-                            cad_layer: cad_layer.clone(),
-                            entity: entity.clone(),
-                        });
-                    }
+                    let parts = match nest_islands(rings) {
+                        Some(nested) => nested,
+                        None => {
+                            let mut rings = rings.iter().map(|r| LineString(r.clone()));
+                            let Some(ext) = rings.next() else { continue };
+                            vec![Polygon::new(ext, rings.collect())]
+                        }
+                    };
+                    shapes.push(Shape {
+                        parts,
+                        cad_layer: cad_layer.clone(),
+                        entity: entity.clone(),
+                    });
                 }
             }
             Some(RawGeom::Lines(lines)) => {
@@ -76,7 +85,7 @@ pub fn read(path: &Path, spec: &LayerSpec) -> Result<RawLayer, ImportError> {
                     let closed = line.len() >= 4 && line.first() == line.last();
                     if closed {
                         shapes.push(Shape {
-                            polygon: Polygon::new(LineString(line.clone()), vec![]),
+                            parts: vec![Polygon::new(LineString(line.clone()), vec![])],
                             cad_layer: cad_layer.clone(),
                             entity: entity.clone(),
                         });
@@ -118,7 +127,7 @@ pub fn read(path: &Path, spec: &LayerSpec) -> Result<RawLayer, ImportError> {
         };
         for polygon in polygons {
             shapes.push(Shape {
-                polygon,
+                parts: vec![polygon],
                 cad_layer: layer_name.clone(),
                 entity: "polygonised lines".to_string(),
             });
@@ -145,15 +154,20 @@ pub fn read(path: &Path, spec: &LayerSpec) -> Result<RawLayer, ImportError> {
         .map(|(i, s)| {
             let label: Vec<&str> = labels
                 .iter()
-                .filter(|(p, _)| s.polygon.contains(p))
+                .filter(|(p, _)| s.parts.iter().any(|g| g.contains(p)))
                 .map(|(_, t)| t.as_str())
                 .collect();
-            let geom = RawGeom::Polygons(vec![
-                std::iter::once(s.polygon.exterior())
-                    .chain(s.polygon.interiors())
-                    .map(|r| r.0.clone())
+            let geom = RawGeom::Polygons(
+                s.parts
+                    .iter()
+                    .map(|g| {
+                        std::iter::once(g.exterior())
+                            .chain(g.interiors())
+                            .map(|r| r.0.clone())
+                            .collect()
+                    })
                     .collect(),
-            ]);
+            );
             RawFeature {
                 fid: i as i64 + 1,
                 geom: Some(geom),
@@ -183,4 +197,139 @@ pub fn read(path: &Path, spec: &LayerSpec) -> Result<RawLayer, ImportError> {
         encoding: raw.encoding,
         warnings,
     })
+}
+
+/// GDAL writes a hatch's islands as holes of its outer boundary, also an island lying inside
+/// another island (an invalid polygon: "holes are nested"). A hatch fills by odd parity, so
+/// such an inner island is filled again: it becomes a polygon of its own, with the islands
+/// inside it as its holes. `None` when no hole lies inside another, or when a hole is not
+/// inside the exterior (then the rings are left as they are for the validator to judge).
+fn nest_islands(rings: &[Vec<Coord<f64>>]) -> Option<Vec<Polygon<f64>>> {
+    if rings.len() < 3 {
+        return None;
+    }
+    let closed: Vec<LineString<f64>> = rings
+        .iter()
+        .map(|r| {
+            let mut ring = LineString(r.clone());
+            ring.close();
+            ring
+        })
+        .collect();
+    let boxes: Vec<Rect<f64>> = closed
+        .iter()
+        .map(|r| r.bounding_rect())
+        .collect::<Option<_>>()?;
+    let areas: Vec<f64> = closed
+        .iter()
+        .map(|r| Polygon::new(r.clone(), vec![]).unsigned_area())
+        .collect();
+    // Hatch boundaries do not cross, so the first vertex off the other ring decides.
+    let inside = |i: usize, j: usize| {
+        let (a, b) = (boxes[i], boxes[j]);
+        a.min().x >= b.min().x
+            && a.min().y >= b.min().y
+            && a.max().x <= b.max().x
+            && a.max().y <= b.max().y
+            && closed[i]
+                .0
+                .iter()
+                .map(|c| coord_pos_relative_to_ring(*c, &closed[j]))
+                .find(|p| *p != CoordPos::OnBoundary)
+                == Some(CoordPos::Inside)
+    };
+    let holes = 1..closed.len();
+    if holes.clone().any(|h| !inside(h, 0)) {
+        return None;
+    }
+    // Each hole's parent: the smallest other hole around it, else the exterior (0).
+    let parent: Vec<usize> = (0..closed.len())
+        .map(|i| {
+            holes
+                .clone()
+                .filter(|&j| j != i && i != 0 && areas[j] > areas[i] && inside(i, j))
+                .min_by(|&a, &b| areas[a].total_cmp(&areas[b]))
+                .unwrap_or(0)
+        })
+        .collect();
+    if parent.iter().skip(1).all(|&p| p == 0) {
+        return None;
+    }
+    // Parents are strictly larger, so following them ends at the exterior.
+    let depth = |mut i: usize| {
+        let mut d = 0;
+        while i != 0 && d < closed.len() {
+            i = parent[i];
+            d += 1;
+        }
+        d
+    };
+    let shells = (0..closed.len()).filter(|&i| depth(i).is_multiple_of(2));
+    Some(
+        shells
+            .map(|s| {
+                let own_holes = holes
+                    .clone()
+                    .filter(|&h| parent[h] == s)
+                    .map(|h| closed[h].clone())
+                    .collect();
+                Polygon::new(closed[s].clone(), own_holes)
+            })
+            .collect(),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use geo::Validation;
+
+    fn square(x: f64, y: f64, size: f64) -> Vec<Coord<f64>> {
+        [(0.0, 0.0), (1.0, 0.0), (1.0, 1.0), (0.0, 1.0), (0.0, 0.0)]
+            .iter()
+            .map(|&(dx, dy)| Coord {
+                x: x + dx * size,
+                y: y + dy * size,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn islands_in_islands_are_filled_by_odd_parity() {
+        // Squares of side 10, 8, 6 and 2, each inside the previous, written by GDAL as an
+        // exterior with three sibling holes.
+        let rings = vec![
+            square(0.0, 0.0, 10.0),
+            square(1.0, 1.0, 8.0),
+            square(2.0, 2.0, 6.0),
+            square(4.0, 4.0, 2.0),
+        ];
+        let parts = nest_islands(&rings).expect("nested islands");
+        assert_eq!(parts.len(), 2);
+        // 100 − 64, then 36 − 4.
+        assert!((parts[0].unsigned_area() - 36.0).abs() < 1e-9);
+        assert!((parts[1].unsigned_area() - 32.0).abs() < 1e-9);
+        assert!(
+            parts
+                .iter()
+                .all(|p| p.is_valid() && p.interiors().len() == 1)
+        );
+    }
+
+    #[test]
+    fn sibling_islands_and_foreign_rings_are_left_alone() {
+        let siblings = vec![
+            square(0.0, 0.0, 10.0),
+            square(1.0, 1.0, 2.0),
+            square(5.0, 5.0, 2.0),
+        ];
+        assert!(nest_islands(&siblings).is_none());
+        // A "hole" outside the exterior is the validator's business.
+        let outside = vec![
+            square(0.0, 0.0, 10.0),
+            square(1.0, 1.0, 8.0),
+            square(20.0, 0.0, 2.0),
+        ];
+        assert!(nest_islands(&outside).is_none());
+    }
 }

@@ -15,6 +15,7 @@ pub mod geojson_reader;
 pub mod jzd_txt;
 pub mod polygonize;
 pub mod shapefile_check;
+pub mod txt_reader;
 
 use std::collections::{BTreeMap, HashMap};
 use std::fs;
@@ -354,12 +355,7 @@ pub fn read_source(
         }
         "GeoJSON" => geojson_reader::read(path)?,
         "DXF" => dxf::read(path, spec)?,
-        "界址点TXT" => {
-            return Err(ImportError::UnsupportedFormat {
-                path: path.to_path_buf(),
-                reason: "界址点 TXT reader not merged yet".into(),
-            });
-        }
+        "界址点TXT" => txt_reader::read(path, spec.crs.is_some())?,
         _ => gdal_reader::read(
             path,
             format,

@@ -32,9 +32,8 @@ pub fn header_crs(file: &JzdFile) -> Result<Option<Crs>, String> {
     let prefixed = min >= 1.0e6;
     match &file.header.datum {
         Datum::Cgcs2000 => {
-            let z = GkZone::from_prefix(zone, width).ok_or_else(|| {
-                format!("带号 {zone} is not a CGCS2000 {width}° zone near China")
-            })?;
+            let z = GkZone::from_prefix(zone, width)
+                .ok_or_else(|| format!("带号 {zone} is not a CGCS2000 {width}° zone near China"))?;
             if prefixed {
                 let expected = f64::from(zone) * 1.0e6;
                 if min < expected || max >= expected + 1.0e6 {

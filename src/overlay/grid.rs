@@ -1,14 +1,15 @@
 //! The integer grid the exact kernel works on.
 //!
 //! Every f64 with binary exponent `e` is a multiple of `2^(e-52)`. Scaling one axis by
-//! `2^(52 - e_min)`, where `e_min` is the smallest exponent of that axis' coordinates, turns every
-//! coordinate into an integer *exactly* — no rounding of the input at all — as long as the result
-//! fits i_overlay's i64 budget (|v| ≤ 2^61), i.e. while the axis spans at most 8 binades
-//! (Gauss–Krüger eastings 1e5–1e6 m and northings 1e6–6e6 m always do). Each axis gets its own
-//! scale: a single scale for both would throw away precision on one of them, and the measured
-//! consequence of that was self-intersecting output. Intersection points are then rounded to a
-//! grid of ~1e-10 m, areas come out of exact integer arithmetic, and per-piece areas agree with
-//! GEOS to far below 1e-6 m².
+//! `2^(52 - e_max)`, where `e_max` is the largest exponent of that axis' coordinates, gives the
+//! finest grid on which every grid point is itself an f64: results convert back without rounding,
+//! so a valid integer result stays valid in f64. When the axis stays within one binade — a
+//! district's Gauss–Krüger eastings (e.g. 560–620 km, all in [2^19, 2^20)) or northings — every
+//! input coordinate also converts *exactly*; otherwise the smaller coordinates are rounded to
+//! ~1e-10 m. Each axis gets its own scale: a single scale for both would throw away precision on
+//! one of them, and the measured consequence of that was self-intersecting output. Intersection
+//! points land on a grid of ~1e-10 m, areas come out of exact integer arithmetic, and per-piece
+//! areas agree with GEOS to far below 1e-6 m².
 
 use geo::{Coord, Rect};
 use i_overlay::i_float::int::point::IntPoint;
@@ -33,18 +34,15 @@ fn exponent(v: f64) -> i32 {
     ((bits >> 52) & 0x7ff) as i32 - 1023
 }
 
-/// The scale exponent for one axis spanning [lo, hi], and whether it is exact.
+/// The scale exponent for one axis spanning [lo, hi], and whether inputs convert exactly.
 fn axis_scale(lo: f64, hi: f64) -> (i32, bool) {
-    let max_abs = lo.abs().max(hi.abs()).max(1.0);
-    let budget = MAX_BITS - 1 - exponent(max_abs);
-    if lo > 0.0 || hi < 0.0 {
-        let min_abs = lo.abs().min(hi.abs());
-        let need = 52 - exponent(min_abs);
-        if need <= budget {
-            return (need, true);
-        }
-    }
-    (budget, false)
+    let max_abs = lo.abs().max(hi.abs()).max(f64::MIN_POSITIVE);
+    let e_max = exponent(max_abs);
+    // Representable in f64 (< 2^53 after scaling) and within i_overlay's budget.
+    let k = (52 - e_max).min(MAX_BITS - 1 - e_max);
+    let same_sign = lo > 0.0 || hi < 0.0;
+    let exact = same_sign && exponent(lo.abs().min(hi.abs())) == e_max;
+    (k, exact)
 }
 
 impl Grid {
@@ -97,6 +95,7 @@ impl Grid {
 mod tests {
     use super::*;
     use geo::coord;
+    use i_overlay::i_float::int::point::IntPoint;
 
     #[test]
     fn gauss_krueger_coordinates_convert_exactly() {
@@ -116,6 +115,20 @@ mod tests {
             let back = g.to_f64(g.to_int(c));
             assert_eq!(back, c, "round trip must be bit-exact");
         }
+    }
+
+    #[test]
+    fn results_on_the_grid_are_exact_f64() {
+        // Eastings across 2^19 = 524 288: inputs round, but every grid point is an f64.
+        let bbox = Rect::new(
+            coord! {x: 500_000.0, y: 2_400_000.0},
+            coord! {x: 540_000.0, y: 2_401_000.0},
+        );
+        let g = Grid::for_bbox(&bbox);
+        assert!(!g.exact);
+        let p = IntPoint::new(539_999i64 * (1 << g.kx) + 1, 2_400_500i64 * (1 << g.ky) + 1);
+        let c = g.to_f64(p);
+        assert_eq!(g.to_int(c), p);
     }
 
     #[test]

@@ -152,6 +152,10 @@ impl From<crate::site::input::SiteError> for ApiError {
                 let id = id.clone();
                 ApiError::too_large(e.to_string()).with_input(id)
             }
+            S::Invalid { ref id, .. } => {
+                let id = id.clone();
+                ApiError::unprocessable(e.to_string()).with_input(id)
+            }
             S::OutsideDistrict { ref id, .. } => {
                 let id = id.clone();
                 ApiError::unprocessable(e.to_string()).with_input(id)

@@ -44,6 +44,50 @@ pub enum SiteError {
     NoSite,
     #[error("site id field `{0}` is not in the upload")]
     NoIdField(String),
+    #[error("site {id}: {reason}")]
+    Invalid { id: String, reason: String },
+}
+
+/// Fields that commonly hold a site's own id, tried in order when none is named.
+const ID_FIELDS: [&str; 6] = ["地块编号", "DKBH", "id", "BH", "BSM", "name"];
+
+/// Picks the id field: the one asked for, else the first common one present.
+fn id_field(raw: &import::RawLayer, options: &SiteOptions) -> Result<Option<String>, SiteError> {
+    if let Some(f) = &options.id_field {
+        return if raw.fields.iter().any(|x| x.name.eq_ignore_ascii_case(f)) {
+            Ok(Some(f.clone()))
+        } else {
+            Err(SiteError::NoIdField(f.clone()))
+        };
+    }
+    Ok(ID_FIELDS.iter().find_map(|c| {
+        raw.fields
+            .iter()
+            .find(|x| x.name.eq_ignore_ascii_case(c))
+            .map(|x| x.name.clone())
+    }))
+}
+
+/// Reads, checks and reprojects an upload under the site policy.
+fn normalise_site(
+    raw: import::RawLayer,
+    path: &Path,
+    bp: &Blueprint,
+    options: &SiteOptions,
+) -> Result<LayerData, SiteError> {
+    let mut spec = spec(options);
+    spec.id_field = id_field(&raw, options)?;
+    match import::normalise(raw, &spec, path, &bp.crs) {
+        Ok((data, _)) => Ok(data),
+        Err(ImportError::Rejected { report, .. }) => {
+            let first = report.rejected.first();
+            Err(SiteError::Invalid {
+                id: first.map(|r| r.id.clone()).unwrap_or_default(),
+                reason: first.map(|r| r.reason.clone()).unwrap_or_default(),
+            })
+        }
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// How to read an upload.
@@ -162,7 +206,6 @@ pub fn read_geojson(
 ) -> Result<Vec<Site>, SiteError> {
     let origin = Path::new("site.geojson");
     let raw = import::geojson_reader::parse(bytes, origin)?;
-    let spec = spec(options);
-    let (data, _) = import::normalise(raw, &spec, origin, &bp.crs)?;
+    let data = normalise_site(raw, origin, bp, options)?;
     sites_from(data, bp, options)
 }
