@@ -28,6 +28,7 @@ pub mod overlay;
 pub mod reconcile;
 pub mod report;
 pub mod rules;
+pub mod sample;
 pub mod server;
 pub mod site;
 pub mod store;

@@ -16,3 +16,5 @@ mod reconcile;
 mod api;
 // The JTS/GEOS XML overlay suite through the exact kernel.
 mod geos_xml;
+// The sample-district generator: determinism, coverages, offsets, seeded answers, data/sample.
+mod sample;

@@ -4,6 +4,7 @@
 mod import;
 mod inspect;
 mod reconcile;
+mod sample;
 mod serve;
 
 use std::path::PathBuf;
@@ -51,6 +52,8 @@ pub enum Command {
     Serve(serve::ServeArgs),
     /// API keys: create, list, revoke.
     Keys(serve::KeysArgs),
+    /// Generate the synthetic sample district (office formats, manifest, expected answers).
+    Sample(sample::SampleArgs),
 }
 
 pub fn init_logging(verbose: u8) {
@@ -104,5 +107,6 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Conflicts(a) => reconcile::conflicts(a),
         Command::Serve(a) => serve::serve(a),
         Command::Keys(a) => serve::keys(a),
+        Command::Sample(a) => sample::run(a),
     }
 }
