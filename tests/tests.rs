@@ -10,3 +10,5 @@ mod import_errors;
 mod store_atomic;
 // Reconciliation on plans with known answers; outputs and the ledger across re-runs.
 mod reconcile;
+// Checklist renderers: PDF (read back with pdftotext), HTML and XLSX (read back with calamine).
+mod report;
