@@ -4,8 +4,6 @@
 //! out by hand; the PDF is read back with poppler's `pdftotext`, the workbook with calamine.
 
 use std::io::Cursor;
-use std::process::Command;
-use std::time::Instant;
 
 use calamine::{Data, DataType, Reader, Xlsx, open_workbook_from_rs};
 use lantu::checklist::map::{MapData, MapLayer};
@@ -419,122 +417,130 @@ fn keep(name: &str, bytes: &[u8]) {
     }
 }
 
-/// All whitespace removed: pdftotext spaces CJK text and table columns as it likes.
-fn squeeze(s: &str) -> String {
-    s.chars().filter(|c| !c.is_whitespace()).collect()
-}
-
 #[cfg(feature = "pdf")]
-#[test]
-fn pdf_has_every_part_prints_user_text_literally_and_is_small() {
-    let c = checklist();
-    let m = map();
-    let t = Instant::now();
-    let pdf = report::render_pdf(&c, &m).expect("pdf");
-    let first = t.elapsed();
-    let t = Instant::now();
-    let again = report::render_pdf(&c, &m).expect("pdf");
-    let second = t.elapsed();
-    eprintln!(
-        "PDF: {} bytes; first render {:.0} ms (loads fonts), second {:.0} ms",
-        pdf.len(),
-        first.as_secs_f64() * 1e3,
-        second.as_secs_f64() * 1e3
-    );
-    assert_eq!(pdf, again, "the same checklist renders to the same bytes");
-    keep("checklist.pdf", &pdf);
-    assert!(pdf.starts_with(b"%PDF-"));
-    assert!(pdf.len() < 2 * 1024 * 1024, "PDF is {} bytes", pdf.len());
+mod pdf {
+    use std::process::Command;
+    use std::time::Instant;
 
-    let dir = tempfile::tempdir().expect("tmp");
-    let path = dir.path().join("checklist.pdf");
-    std::fs::write(&path, &pdf).expect("write");
-    let out = Command::new("pdftotext")
-        .arg("-layout")
-        .arg(&path)
-        .arg("-")
-        .output()
-        .expect("pdftotext (poppler-utils) runs");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let text = String::from_utf8(out.stdout).expect("utf-8");
-    let flat = squeeze(&text);
-    let has = |s: &str| flat.contains(&squeeze(s));
+    use super::*;
 
-    assert!(has("土地资源和技术控制指标清单"), "{text}");
-    assert!(has("阳江市自然资源局阳东分局"), "{text}");
-    for title in [
-        "A. 地块基本情况",
-        "B. 规划条件",
-        "C. 土地资源现状与三线管控",
-        "D. 区域评估",
-        "E. 现状普查",
-        "F. 部门技术要求与市政接入",
-        "G. 经济指标（工业用地）",
-        "H. 数据来源",
-        "界址点坐标",
-    ] {
-        assert!(has(title), "section {title} missing:\n{text}");
+    /// All whitespace removed: pdftotext spaces CJK text and table columns as it likes.
+    fn squeeze(s: &str) -> String {
+        s.chars().filter(|c| !c.is_whitespace()).collect()
     }
-    for name in ["地块编号", "用地面积", "古树名木", "供水接入", "亩均税收"] {
-        assert!(has(name), "item {name} missing:\n{text}");
-    }
-    // Areas as printed: ellipsoidal and projected, m² / 公顷 / 亩.
-    for area in [
-        "23,401.87 m²",
-        "2.3402 公顷",
-        "35.10 亩",
-        "23,400.00 m²",
-        "2.3400 公顷",
-    ] {
-        assert!(has(area), "area {area} missing:\n{text}");
-    }
-    // The verdict warning and its area.
-    assert!(has("占用永久基本农田，须调整选址或依法报批"), "{text}");
-    assert!(has("1,234.56 m²"), "{text}");
-    assert!(has("警示"), "{text}");
-    // Detail rows with indicators, a tree with its distance.
-    assert!(has("DC-03-07") && has("容积率 >1, ≤2.5"), "{text}");
-    assert!(has("细叶榕") && has("12.40 m"), "{text}");
-    // Sources: blueprint name@version, layer version, short hash, approval.
-    assert!(has("阳东区一张蓝图（样例）@7"), "{text}");
-    assert!(has("a1b2c3d4e5f6") && has("阳府函〔2023〕3号"), "{text}");
-    // 界址点: northing as X with 3 decimals.
-    assert!(
-        has("J6") && has("2420060.000") && has("599960.000"),
-        "{text}"
-    );
-    // SPGL.
-    assert!(has("sfwcqypg") && has("441704100"), "{text}");
-    // The injection string prints literally.
-    assert!(has(INJECTION), "injection string not literal:\n{text}");
 
-    // Every page is footed with its number and the hash.
-    let pages: Vec<&str> = text
-        .split('\u{c}')
-        .filter(|p| !p.trim().is_empty())
-        .collect();
-    assert!(
-        pages.len() >= 2,
-        "expected several pages, got {}",
-        pages.len()
-    );
-    let n = pages.len();
-    for (i, page) in pages.iter().enumerate() {
-        let p = squeeze(page);
-        assert!(
-            p.contains(&format!("第{}页/共{}页", i + 1, n)),
-            "page {} footer missing:\n{page}",
-            i + 1
+    #[test]
+    fn pdf_has_every_part_prints_user_text_literally_and_is_small() {
+        let c = checklist();
+        let m = map();
+        let t = Instant::now();
+        let pdf = report::render_pdf(&c, &m).expect("pdf");
+        let first = t.elapsed();
+        let t = Instant::now();
+        let again = report::render_pdf(&c, &m).expect("pdf");
+        let second = t.elapsed();
+        eprintln!(
+            "PDF: {} bytes; first render {:.0} ms (loads fonts), second {:.0} ms",
+            pdf.len(),
+            first.as_secs_f64() * 1e3,
+            second.as_secs_f64() * 1e3
         );
+        assert_eq!(pdf, again, "the same checklist renders to the same bytes");
+        keep("checklist.pdf", &pdf);
+        assert!(pdf.starts_with(b"%PDF-"));
+        assert!(pdf.len() < 2 * 1024 * 1024, "PDF is {} bytes", pdf.len());
+
+        let dir = tempfile::tempdir().expect("tmp");
+        let path = dir.path().join("checklist.pdf");
+        std::fs::write(&path, &pdf).expect("write");
+        let out = Command::new("pdftotext")
+            .arg("-layout")
+            .arg(&path)
+            .arg("-")
+            .output()
+            .expect("pdftotext (poppler-utils) runs");
         assert!(
-            p.contains(&format!("校验码{}", c.sha256)),
-            "page {} lacks the hash",
-            i + 1
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
         );
+        let text = String::from_utf8(out.stdout).expect("utf-8");
+        let flat = squeeze(&text);
+        let has = |s: &str| flat.contains(&squeeze(s));
+
+        assert!(has("土地资源和技术控制指标清单"), "{text}");
+        assert!(has("阳江市自然资源局阳东分局"), "{text}");
+        for title in [
+            "A. 地块基本情况",
+            "B. 规划条件",
+            "C. 土地资源现状与三线管控",
+            "D. 区域评估",
+            "E. 现状普查",
+            "F. 部门技术要求与市政接入",
+            "G. 经济指标（工业用地）",
+            "H. 数据来源",
+            "界址点坐标",
+        ] {
+            assert!(has(title), "section {title} missing:\n{text}");
+        }
+        for name in ["地块编号", "用地面积", "古树名木", "供水接入", "亩均税收"]
+        {
+            assert!(has(name), "item {name} missing:\n{text}");
+        }
+        // Areas as printed: ellipsoidal and projected, m² / 公顷 / 亩.
+        for area in [
+            "23,401.87 m²",
+            "2.3402 公顷",
+            "35.10 亩",
+            "23,400.00 m²",
+            "2.3400 公顷",
+        ] {
+            assert!(has(area), "area {area} missing:\n{text}");
+        }
+        // The verdict warning and its area.
+        assert!(has("占用永久基本农田，须调整选址或依法报批"), "{text}");
+        assert!(has("1,234.56 m²"), "{text}");
+        assert!(has("警示"), "{text}");
+        // Detail rows with indicators, a tree with its distance.
+        assert!(has("DC-03-07") && has("容积率 >1, ≤2.5"), "{text}");
+        assert!(has("细叶榕") && has("12.40 m"), "{text}");
+        // Sources: blueprint name@version, layer version, short hash, approval.
+        assert!(has("阳东区一张蓝图（样例）@7"), "{text}");
+        assert!(has("a1b2c3d4e5f6") && has("阳府函〔2023〕3号"), "{text}");
+        // 界址点: northing as X with 3 decimals.
+        assert!(
+            has("J6") && has("2420060.000") && has("599960.000"),
+            "{text}"
+        );
+        // SPGL.
+        assert!(has("sfwcqypg") && has("441704100"), "{text}");
+        // The injection string prints literally.
+        assert!(has(INJECTION), "injection string not literal:\n{text}");
+
+        // Every page is footed with its number and the hash.
+        let pages: Vec<&str> = text
+            .split('\u{c}')
+            .filter(|p| !p.trim().is_empty())
+            .collect();
+        assert!(
+            pages.len() >= 2,
+            "expected several pages, got {}",
+            pages.len()
+        );
+        let n = pages.len();
+        for (i, page) in pages.iter().enumerate() {
+            let p = squeeze(page);
+            assert!(
+                p.contains(&format!("第{}页/共{}页", i + 1, n)),
+                "page {} footer missing:\n{page}",
+                i + 1
+            );
+            assert!(
+                p.contains(&format!("校验码{}", c.sha256)),
+                "page {} lacks the hash",
+                i + 1
+            );
+        }
     }
 }
 
@@ -624,31 +630,30 @@ fn xlsx_has_the_items_the_boundary_the_sources_and_spgl() {
         .map(|r| r.iter().map(|d| d.to_string()).collect())
         .collect();
     let find = |id: &str| {
-        text_rows
-            .iter()
-            .find(|r| {
-                r.get(1).map(String::as_str) == Some(id)
-                    && r.get(3).is_some_and(|n| !n.contains("明细"))
-            })
-            .unwrap_or_else(|| panic!("item {id} missing"))
+        text_rows.iter().find(|r| {
+            r.get(1).map(String::as_str) == Some(id)
+                && r.get(3).is_some_and(|n| !n.contains("明细"))
+        })
     };
     let template = Template::default_template().expect("template");
     let n_items: usize = template.sections.iter().map(|s| s.items.len()).sum();
     for s in &template.sections {
         for t in &s.items {
             let row = find(&t.id);
+            assert!(row.is_some(), "item {} missing", t.id);
+            let row = row.expect("checked above");
             assert_eq!(row[3], t.name);
             assert_eq!(row[2], s.title);
         }
     }
-    let last = find("G3");
+    let last = find("G3").expect("G3");
     assert_eq!(last[0], n_items.to_string(), "running number");
-    let a2 = find("A2");
+    let a2 = find("A2").expect("A2");
     assert_eq!(a2[4], INJECTION, "text stays text");
-    let c1 = find("C1");
+    let c1 = find("C1").expect("C1");
     assert_eq!(c1[6], "警示");
     assert!(c1[4].starts_with("是，1,234.56 m²"));
-    let b1 = find("B1");
+    let b1 = find("B1").expect("B1");
     assert!(b1[4].contains("≤30%；绿地率 ≥35%\nDC-03-08"), "{:?}", b1[4]);
     assert!(
         text_rows
@@ -700,14 +705,11 @@ fn xlsx_has_the_items_the_boundary_the_sources_and_spgl() {
     assert_eq!(kg[6], "阳府函〔2023〕3号");
 
     let sp = wb.worksheet_range("SPGL").expect("SPGL");
-    let ydmj = sp
-        .rows()
-        .find(|r| r[0].to_string() == "ydmj")
-        .expect("ydmj row");
+    let ydmj = sp.rows().find(|r| r[0] == "ydmj").expect("ydmj row");
     assert_eq!(ydmj[2].as_f64(), Some(ELLIPSOIDAL_M2));
     let sf = sp
         .rows()
-        .find(|r| r[0].to_string() == "sfwcqypg")
+        .find(|r| r[0] == "sfwcqypg")
         .expect("sfwcqypg row");
     assert_eq!(sf[2].to_string(), "否");
 }

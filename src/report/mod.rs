@@ -425,7 +425,7 @@ mod tests {
 
     #[test]
     fn coordinates_have_three_decimals_without_grouping() {
-        assert_eq!(coord(2_412_345.6789), "2412345.679");
+        assert_eq!(coord(2_412_345.678_9), "2412345.679");
         assert_eq!(coord(f64::NAN), "—");
     }
 }

@@ -371,6 +371,6 @@ mod tests {
         assert_eq!(display_width("abc"), 3);
         assert_eq!(display_width("地块编号"), 8);
         assert_eq!(display_width("A1（一）"), 8);
-        assert_eq!(display_width("短\n长一些"), 8);
+        assert_eq!(display_width("短\n长一些"), 6);
     }
 }
