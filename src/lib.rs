@@ -13,6 +13,7 @@
 //! - [`store`]: content-addressed FlatGeobuf layer versions and the SQLite catalog.
 //! - [`blueprint`]: the manifest, atomic manifest import, loading a blueprint into memory.
 //! - [`export`]: writing layer versions back out (GPKG, Shapefile GBK, GeoJSON).
+//! - [`report`]: the checklist rendered as printable HTML, PDF (Typst) and XLSX.
 //! - [`sample`]: the deterministic generator of the sample district.
 
 pub mod blueprint;

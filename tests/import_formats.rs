@@ -145,9 +145,10 @@ fn gcj02_declared_lands_where_it_belongs() {
         assert!((450.0..=750.0).contains(&d), "offset {d} m at {p:?}");
         assert!(dx > 350.0 && dy < -150.0, "direction ({dx}, {dy}) at {p:?}");
     }
-    // A shift keeps the shape: areas agree to 1e-5.
+    // Nearly a shift: GCJ-02's offset varies by a few metres across a 50 km district, so the
+    // areas differ by ~1e-5 (measured 1.25e-5), never by the 1e-3 a wrong datum or zone gives.
     let rel = (a.unsigned_area() - b.unsigned_area()).abs() / a.unsigned_area();
-    assert!(rel < 1e-5, "{rel}");
+    assert!(rel < 5e-5, "{rel}");
     // And the district sits in the zone of CM 111°E where 阳东 is: x 570–650 km, y 2.39–2.46 Mm.
     let r = gcj.data.bounding_rect().expect("bbox");
     assert!(r.min().x > 570_000.0 && r.max().x < 650_000.0, "{r:?}");

@@ -18,3 +18,5 @@ mod api;
 mod geos_xml;
 // The sample-district generator: determinism, coverages, offsets, seeded answers, data/sample.
 mod sample;
+// Checklist renderers: PDF (read back with pdftotext), HTML and XLSX (read back with calamine).
+mod report;

@@ -32,12 +32,19 @@ pub fn render(format: &str, c: &Checklist, map: &MapData) -> Result<Rendered, Re
             extension: "html",
             inline: true,
         },
+        #[cfg(feature = "pdf")]
         "pdf" => Rendered {
             bytes: super::render_pdf(c, map)?,
             content_type: "application/pdf",
             extension: "pdf",
             inline: true,
         },
+        #[cfg(not(feature = "pdf"))]
+        "pdf" => {
+            return Err(ReportError::Render(
+                "this build of lantu has no PDF renderer (built without the `pdf` feature)".into(),
+            ));
+        }
         "xlsx" => Rendered {
             bytes: super::render_xlsx(c)?,
             content_type: "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
