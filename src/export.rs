@@ -67,6 +67,10 @@ pub struct ExportOptions {
     pub id_column: Option<String>,
     /// Write the raw class code as this column when it is not already an attribute.
     pub class_column: Option<String>,
+    /// Append `cls_name` and `cls_cons` (construction: yes / no / conditional / unknown), the
+    /// class as lantu's code tables read it in this system — for desktop GIS and for the PostGIS
+    /// comparison, which must prefilter classes exactly as the reconcile rules do.
+    pub class_flags: Option<String>,
 }
 
 fn gdal_err(path: &Path) -> impl Fn(gdal::errors::GdalError) -> ExportError + '_ {
@@ -121,6 +125,8 @@ enum Column {
     Id,
     Class,
     Attr(usize),
+    ClassName,
+    ClassConstruction,
 }
 
 fn columns(layer: &LayerData, options: &ExportOptions) -> Vec<(String, FieldType, Column)> {
@@ -138,7 +144,51 @@ fn columns(layer: &LayerData, options: &ExportOptions) -> Vec<(String, FieldType
     for (i, f) in layer.fields.iter().enumerate() {
         cols.push((f.name.clone(), f.ty, Column::Attr(i)));
     }
+    if options.class_flags.is_some() {
+        cols.push(("cls_name".to_string(), FieldType::Text, Column::ClassName));
+        cols.push((
+            "cls_cons".to_string(),
+            FieldType::Text,
+            Column::ClassConstruction,
+        ));
+    }
     cols
+}
+
+/// The value of a column for a feature.
+fn cell(
+    f: &crate::layer::Feature,
+    col: &Column,
+    system: Option<&crate::codes::CodeSystem>,
+) -> Value {
+    let classify = || match (system, f.class.as_deref()) {
+        (Some(s), Some(c)) => Some(s.classify(c)),
+        _ => None,
+    };
+    match col {
+        Column::Id => Value::Text(f.id.clone()),
+        Column::Class => f.class.clone().map(Value::Text).unwrap_or(Value::Null),
+        Column::Attr(a) => f.attrs.get(*a).cloned().unwrap_or(Value::Null),
+        Column::ClassName => classify()
+            .map(|c| Value::Text(c.name))
+            .unwrap_or(Value::Null),
+        Column::ClassConstruction => Value::Text(
+            match classify().map(|c| c.flags.construction) {
+                Some(crate::codes::Construction::Yes) => "yes",
+                Some(crate::codes::Construction::No) => "no",
+                Some(crate::codes::Construction::Conditional) => "conditional",
+                _ => "unknown",
+            }
+            .to_string(),
+        ),
+    }
+}
+
+fn system_of(options: &ExportOptions) -> Option<&'static crate::codes::CodeSystem> {
+    options
+        .class_flags
+        .as_deref()
+        .and_then(|s| crate::codes::CodeTables::builtin().system(s).ok())
 }
 
 fn write_gdal(
@@ -165,12 +215,17 @@ fn write_gdal(
     };
     let shp = driver == "ESRI Shapefile";
     let cols = columns(layer, options);
+    let system = system_of(options);
     if shp {
-        write_features(&mut ds, layer, &cols, &srs, ty, layer_name, true, path)?;
+        write_features(
+            &mut ds, layer, &cols, system, &srs, ty, layer_name, true, path,
+        )?;
     } else {
         // GeoPackage writes are orders of magnitude faster inside one transaction.
         let mut txn = ds.start_transaction().map_err(&err)?;
-        write_features(&mut txn, layer, &cols, &srs, ty, layer_name, false, path)?;
+        write_features(
+            &mut txn, layer, &cols, system, &srs, ty, layer_name, false, path,
+        )?;
         txn.commit().map_err(&err)?;
     }
     Ok(())
@@ -181,6 +236,7 @@ fn write_features(
     ds: &mut gdal::Dataset,
     layer: &LayerData,
     cols: &[(String, FieldType, Column)],
+    system: Option<&crate::codes::CodeSystem>,
     srs: &SpatialRef,
     ty: gdal::vector::OGRwkbGeometryType::Type,
     layer_name: &str,
@@ -208,11 +264,7 @@ fn write_features(
             .set_geometry(to_geo(&f.geom).to_gdal().map_err(&err)?)
             .map_err(&err)?;
         for (i, (_, ty, col)) in cols.iter().enumerate() {
-            let v = match col {
-                Column::Id => Value::Text(f.id.clone()),
-                Column::Class => f.class.clone().map(Value::Text).unwrap_or(Value::Null),
-                Column::Attr(a) => f.attrs.get(*a).cloned().unwrap_or(Value::Null),
-            };
+            let v = cell(f, col, system);
             match (v, ty) {
                 (Value::Null, _) => feature.set_field_null(i).map_err(&err)?,
                 (Value::Int(x), _) => feature.set_field_integer64(i, x).map_err(&err)?,
@@ -299,16 +351,12 @@ fn write_geojson(
 ) -> Result<(), ExportError> {
     let t = to_lonlat(working)?;
     let cols = columns(layer, options);
+    let system = system_of(options);
     let mut features = Vec::with_capacity(layer.features.len());
     for f in &layer.features {
         let mut props = Map::new();
         for (name, _, col) in &cols {
-            let v = match col {
-                Column::Id => json!(f.id),
-                Column::Class => f.class.as_ref().map(|c| json!(c)).unwrap_or(Json::Null),
-                Column::Attr(a) => f.attrs.get(*a).map(json_value).unwrap_or(Json::Null),
-            };
-            props.insert(name.clone(), v);
+            props.insert(name.clone(), json_value(&cell(f, col, system)));
         }
         features.push(json!({
             "type": "Feature",

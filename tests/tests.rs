@@ -20,3 +20,5 @@ mod geos_xml;
 mod sample;
 // Checklist renderers: PDF (read back with pdftotext), HTML and XLSX (read back with calamine).
 mod report;
+// `lantu check` / `lantu verify` through the binary on the committed sample district.
+mod check_cli;

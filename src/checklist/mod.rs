@@ -6,6 +6,7 @@
 pub mod build;
 pub mod map;
 pub mod project_code;
+pub mod registry;
 
 use std::path::Path;
 

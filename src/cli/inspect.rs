@@ -264,6 +264,10 @@ pub struct ExportArgs {
     /// Output file.
     #[arg(long)]
     pub out: PathBuf,
+    /// Append cls_name and cls_cons (construction yes/no/conditional/unknown) as lantu's code
+    /// tables read the layer's classes.
+    #[arg(long)]
+    pub class_flags: bool,
 }
 
 pub fn export(a: ExportArgs) -> anyhow::Result<ExitCode> {
@@ -298,6 +302,11 @@ pub fn export(a: ExportArgs) -> anyhow::Result<ExitCode> {
             Some("src_fid".to_string())
         },
         class_column: None,
+        class_flags: if a.class_flags {
+            version.spec.class.as_ref().map(|c| c.system.clone())
+        } else {
+            None
+        },
     };
     export::write(&data, &working, format, &a.out, &a.layer, &options)?;
     println!(
@@ -341,9 +350,23 @@ pub fn load(a: LoadArgs) -> anyhow::Result<ExitCode> {
 pub struct VerifyArgs {
     #[command(flatten)]
     pub store: StoreArg,
+    #[command(flatten)]
+    pub checklist: super::check::VerifyChecklistArgs,
 }
 
 pub fn verify(a: VerifyArgs) -> anyhow::Result<ExitCode> {
+    if a.checklist.checklist.is_some() || a.checklist.sha256.is_some() {
+        let store = match a.checklist.sha256 {
+            Some(_) => Some(a.store.open()?),
+            None => None,
+        };
+        let ok = super::check::verify_checklist(&a.checklist, store.as_ref())?;
+        return Ok(if ok {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::FAILURE
+        });
+    }
     let store = a.store.open()?;
     let bp = a.store.blueprint(&store)?;
     let mut bad = 0;

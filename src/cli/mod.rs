@@ -1,6 +1,7 @@
 //! Command-line interface. `anyhow` lives here, at the binary's edge; the library's errors are
 //! typed.
 
+mod check;
 mod import;
 mod inspect;
 mod reconcile;
@@ -42,8 +43,11 @@ pub enum Command {
     Audit(inspect::AuditArgs),
     /// Load a blueprint from the store into memory with its R-trees and report the time.
     Load(inspect::LoadArgs),
-    /// Re-hash every layer object of a blueprint and compare with the catalog.
+    /// Re-hash every layer object of a blueprint and compare with the catalog; or, with
+    /// --checklist / --sha256, verify an issued checklist.
     Verify(inspect::VerifyArgs),
+    /// Check a site (or every site of a file) and issue the 土地资源和技术控制指标清单.
+    Check(check::CheckArgs),
     /// Reconcile the plans of a blueprint: conflict parcels (差异图斑), statistics, ledger.
     Reconcile(reconcile::ReconcileArgs),
     /// The conflict ledger: list, show, move parcels through the lifecycle.
@@ -103,6 +107,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Audit(a) => inspect::audit(a),
         Command::Load(a) => inspect::load(a),
         Command::Verify(a) => inspect::verify(a),
+        Command::Check(a) => check::check(a),
         Command::Reconcile(a) => reconcile::reconcile(a),
         Command::Conflicts(a) => reconcile::conflicts(a),
         Command::Serve(a) => serve::serve(a),

@@ -87,7 +87,7 @@ impl AppState {
     ) -> Result<AppState, ApiError> {
         auth::ensure_schema(&store)?;
         crate::reconcile::ledger::ensure_schema(&store.conn()).map_err(ApiError::from)?;
-        routes::checklists::ensure_schema(&store)?;
+        crate::checklist::registry::ensure_schema(&store)?;
         let template = match blueprint
             .meta
             .settings

@@ -193,9 +193,10 @@ pub fn read_file(
     bp: &Blueprint,
     options: &SiteOptions,
 ) -> Result<Vec<Site>, SiteError> {
-    let spec = spec(options);
-    let layer = import::import_path(&spec, path, &bp.crs)?;
-    sites_from(layer.data, bp, options)
+    let scratch = std::env::temp_dir();
+    let (raw, _) = import::read_source(path, &spec(options), &scratch)?;
+    let data = normalise_site(raw, path, bp, options)?;
+    sites_from(data, bp, options)
 }
 
 /// Reads sites from GeoJSON bytes (a geometry, a Feature or a FeatureCollection).
