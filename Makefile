@@ -1,7 +1,8 @@
 # lantu — the two commands of the README, and the steps behind them.
 #
 #   make run    install what the project needs, build, import the bundled sample district into
-#               an embedded store (first run), reconcile it, then serve the API and the web map
+#               an embedded store (first run), reconcile it, issue the checklists of its candidate
+#               sites, then serve the API and the web map
 #   make test   install what the tests need, then run every test (cargo, then the browser tests)
 #   make serve  build the web page and serve the API and the map from the store
 
@@ -34,6 +35,8 @@ run: setup build web
 	fi
 	rm -rf out/reconcile
 	./target/release/lantu reconcile --store $(STORE) --out out/reconcile --quiet
+	rm -rf out/checklists
+	./target/release/lantu check --store $(STORE) --site data/sample/sites.txt --format pdf,xlsx,json,txt --out out/checklists
 	./target/release/lantu serve --store $(STORE) --addr $(ADDR) --manifest data/sample/blueprint.toml --web web/dist
 
 test: setup web

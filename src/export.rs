@@ -131,15 +131,15 @@ enum Column {
 
 fn columns(layer: &LayerData, options: &ExportOptions) -> Vec<(String, FieldType, Column)> {
     let mut cols = Vec::new();
-    if let Some(name) = &options.id_column {
-        if layer.field_index(name).is_none() {
-            cols.push((name.clone(), FieldType::Text, Column::Id));
-        }
+    if let Some(name) = &options.id_column
+        && layer.field_index(name).is_none()
+    {
+        cols.push((name.clone(), FieldType::Text, Column::Id));
     }
-    if let Some(name) = &options.class_column {
-        if layer.field_index(name).is_none() {
-            cols.push((name.clone(), FieldType::Text, Column::Class));
-        }
+    if let Some(name) = &options.class_column
+        && layer.field_index(name).is_none()
+    {
+        cols.push((name.clone(), FieldType::Text, Column::Class));
     }
     for (i, f) in layer.fields.iter().enumerate() {
         cols.push((f.name.clone(), f.ty, Column::Attr(i)));

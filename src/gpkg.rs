@@ -128,8 +128,7 @@ impl GpkgWriter {
         }
         let ident = |s: &str| format!("\"{}\"", s.replace('"', "\"\""));
         let conn = Connection::open(path).map_err(sql_err)?;
-        conn.execute_batch(&format!(
-            "PRAGMA application_id = 1196444487;
+        conn.execute_batch("PRAGMA application_id = 1196444487;
              PRAGMA user_version = 10300;
              PRAGMA journal_mode = OFF;
              PRAGMA synchronous = OFF;
@@ -154,8 +153,7 @@ impl GpkgWriter {
              CREATE TABLE gpkg_extensions (
                 table_name TEXT, column_name TEXT, extension_name TEXT NOT NULL,
                 definition TEXT NOT NULL, scope TEXT NOT NULL,
-                UNIQUE (table_name, column_name, extension_name));"
-        ))
+                UNIQUE (table_name, column_name, extension_name));")
         .map_err(sql_err)?;
         conn.execute(
             "INSERT INTO gpkg_spatial_ref_sys VALUES (?1, ?2, 'EPSG', ?2, ?3, ?1)",

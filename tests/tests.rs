@@ -1,5 +1,8 @@
 //! Integration tests: one binary so GDAL and PROJ link once.
 
+// A failing test panics with its finding; fixtures are literal nested coordinate lists.
+#![allow(clippy::panic, clippy::type_complexity)]
+
 mod support;
 
 // Import of every office format, with known counts, areas and Chinese text.
@@ -22,3 +25,7 @@ mod sample;
 mod report;
 // `lantu check` / `lantu verify` through the binary on the committed sample district.
 mod check_cli;
+// The exact kernel against GEOS pair by pair on the sample district, with A∩B / A−B invariants.
+mod geos_diff;
+// A real `lantu serve` on a loopback port: the whole trail over HTTP, roles, bad input, OAPIF.
+mod serve_e2e;

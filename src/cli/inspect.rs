@@ -78,7 +78,7 @@ pub fn print_summary(bp: &BlueprintVersion, store: &Store) -> anyhow::Result<()>
         bp.created_at
     );
     println!(
-        "{:<10} {:<13} {:<8} {:>8} {:>16} {:>16} {:>12} {:>8} {:>8}  {}",
+        "{:<10} {:<13} {:<8} {:>8} {:>16} {:>16} {:>12} {:>8} {:>8}  title / source",
         "layer",
         "role",
         "version",
@@ -87,8 +87,7 @@ pub fn print_summary(bp: &BlueprintVersion, store: &Store) -> anyhow::Result<()>
         "ellipsoidal m²",
         "公顷",
         "repaired",
-        "rejected",
-        "title / source"
+        "rejected"
     );
     for l in &bp.layers {
         let area = |v: f64| {

@@ -194,8 +194,8 @@ fn print_summary(s: &lantu::reconcile::output::Summary, pieces: u64) {
         s.params.sliver.fine_area_m2
     );
     println!(
-        "{:<14} {:>7} {:>16} {:>12} {:>12} {:>7} {:>9} {:>9}  {}",
-        "rule", "count", "ellipsoidal m²", "公顷", "亩", "细碎", "noise", "slivers", "name"
+        "{:<14} {:>7} {:>16} {:>12} {:>12} {:>7} {:>9} {:>9}  name",
+        "rule", "count", "ellipsoidal m²", "公顷", "亩", "细碎", "noise", "slivers"
     );
     for r in &s.rules {
         println!(

@@ -383,10 +383,11 @@ pub fn self_intersection_point(mp: &MultiPolygon<f64>) -> Option<Coord<f64>> {
             let n = lines.len();
             let adjacent = |a: &Line<f64>, b: &Line<f64>| a.end == b.start || b.end == a.start;
             for (a, b, hit) in Intersections::from_iter(lines.iter().copied()) {
-                if n > 2 && adjacent(&a, &b) {
-                    if let LineIntersection::SinglePoint { .. } = hit {
-                        continue;
-                    }
+                if n > 2
+                    && adjacent(&a, &b)
+                    && let LineIntersection::SinglePoint { .. } = hit
+                {
+                    continue;
                 }
                 return Some(match hit {
                     LineIntersection::SinglePoint { intersection, .. } => intersection,

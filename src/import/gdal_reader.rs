@@ -95,32 +95,29 @@ fn open(path: &Path, driver: &str, options: &[&str]) -> Result<Dataset, ImportEr
 /// The CRS a GDAL layer declares: an EPSG code when GDAL knows one, a CGCS2000 Gauss–Krüger
 /// zone recognised from its parameters (ESRI `.prj` files carry no code), otherwise the WKT.
 pub fn crs_of(srs: &gdal::spatial_ref::SpatialRef) -> Option<Crs> {
-    if let (Some(name), Ok(code)) = (srs.auth_name(), srs.auth_code()) {
-        if name.eq_ignore_ascii_case("EPSG") {
-            if let Ok(code) = u32::try_from(code) {
-                return Some(Crs::Epsg(code));
-            }
-        }
+    if let (Some(name), Ok(code)) = (srs.auth_name(), srs.auth_code())
+        && name.eq_ignore_ascii_case("EPSG")
+        && let Ok(code) = u32::try_from(code)
+    {
+        return Some(Crs::Epsg(code));
     }
     let mut probe = srs.clone();
-    if probe.auto_identify_epsg().is_ok() {
-        if let (Some(name), Ok(code)) = (probe.auth_name(), probe.auth_code()) {
-            if name.eq_ignore_ascii_case("EPSG") {
-                if let Ok(code) = u32::try_from(code) {
-                    return Some(Crs::Epsg(code));
-                }
-            }
-        }
+    if probe.auto_identify_epsg().is_ok()
+        && let (Some(name), Ok(code)) = (probe.auth_name(), probe.auth_code())
+        && name.eq_ignore_ascii_case("EPSG")
+        && let Ok(code) = u32::try_from(code)
+    {
+        return Some(Crs::Epsg(code));
     }
-    if srs.is_projected() {
-        if let Some(code) = cgcs2000_gk_code(srs) {
-            return Some(Crs::Epsg(code));
-        }
+    if srs.is_projected()
+        && let Some(code) = cgcs2000_gk_code(srs)
+    {
+        return Some(Crs::Epsg(code));
     }
-    if srs.is_geographic() {
-        if let Some(code) = geographic_code(srs) {
-            return Some(Crs::Epsg(code));
-        }
+    if srs.is_geographic()
+        && let Some(code) = geographic_code(srs)
+    {
+        return Some(Crs::Epsg(code));
     }
     srs.to_wkt().ok().map(Crs::Definition)
 }

@@ -169,8 +169,9 @@ pub fn parse(bytes: &[u8], origin: &Path) -> Result<RawLayer, ImportError> {
         });
     }
     let mut fields: Vec<Field> = Vec::new();
-    let mut parsed: Vec<(Option<RawGeom>, Vec<(usize, Value)>, Option<String>)> =
-        Vec::with_capacity(items.len());
+    // (geometry, attributes by field index, the feature's own `id` member)
+    type Parsed = (Option<RawGeom>, Vec<(usize, Value)>, Option<String>);
+    let mut parsed: Vec<Parsed> = Vec::with_capacity(items.len());
     for (i, item) in items.into_iter().enumerate() {
         let item = if item.get("type").and_then(Json::as_str) == Some("Feature") {
             item

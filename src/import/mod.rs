@@ -438,10 +438,10 @@ pub fn resolve_crs(
     let bbox = raw.bbox();
     let resolved = if let Some(d) = declared {
         let crs: Crs = d.parse().map_err(crs_err)?;
-        if let Some(file) = &raw.crs {
-            if *file != crs {
-                warnings.push(format!("declared CRS {crs} overrides the file's {file}"));
-            }
+        if let Some(file) = &raw.crs
+            && *file != crs
+        {
+            warnings.push(format!("declared CRS {crs} overrides the file's {file}"));
         }
         ResolvedCrs {
             crs,
@@ -465,16 +465,15 @@ pub fn resolve_crs(
         r
     };
     let mut resolved = resolved;
-    if !matches!(resolved.source, CrsSource::Detected { .. }) {
-        if let Some(b) = &bbox {
-            if crate::crs::axes_look_swapped(b, &resolved.crs) {
-                resolved.swapped = true;
-                warnings.push(format!(
-                    "X holds northings and Y eastings although the CRS is {}: axes swapped",
-                    resolved.crs
-                ));
-            }
-        }
+    if !matches!(resolved.source, CrsSource::Detected { .. })
+        && let Some(b) = &bbox
+        && crate::crs::axes_look_swapped(b, &resolved.crs)
+    {
+        resolved.swapped = true;
+        warnings.push(format!(
+            "X holds northings and Y eastings although the CRS is {}: axes swapped",
+            resolved.crs
+        ));
     }
     Ok((resolved, warnings))
 }

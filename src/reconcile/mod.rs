@@ -484,7 +484,9 @@ fn process_subject(ctx: &Context<'_>, run: &RuleRun<'_>, i: usize) -> Vec<Outcom
             .cmp(&run.other.data.features[*b].id)
     });
     let (mut overlays, mut contained) = (0u64, 0u64);
-    let mut results: Vec<(Option<usize>, Result<(Piece, Path), String>)> = Vec::new();
+    // (the other feature, or None for a difference against all of them; the kernel's answer)
+    type PairResult = (Option<usize>, Result<(Piece, Path), String>);
+    let mut results: Vec<PairResult> = Vec::new();
     match run.rule.clause() {
         Clause::Overlaps => {
             for &j in &candidates {
@@ -550,17 +552,17 @@ fn process_subject(ctx: &Context<'_>, run: &RuleRun<'_>, i: usize) -> Vec<Outcom
                     fine,
                     ..PieceFlags::default()
                 };
-                if run.rule.flags {
-                    if let Some(pi) = piece_int(&piece, grid) {
-                        if let Some(l) = &ctx.flags.farmland {
-                            flags.farmland = Some(ctx.overlaps_layer(&pi, l));
-                        }
-                        if let Some(l) = &ctx.flags.red_line {
-                            flags.red_line = Some(ctx.overlaps_layer(&pi, l));
-                        }
-                        if let Some(l) = &ctx.flags.boundary {
-                            flags.outside_boundary = Some(ctx.outside_layer(&pi, l));
-                        }
+                if run.rule.flags
+                    && let Some(pi) = piece_int(&piece, grid)
+                {
+                    if let Some(l) = &ctx.flags.farmland {
+                        flags.farmland = Some(ctx.overlaps_layer(&pi, l));
+                    }
+                    if let Some(l) = &ctx.flags.red_line {
+                        flags.red_line = Some(ctx.overlaps_layer(&pi, l));
+                    }
+                    if let Some(l) = &ctx.flags.boundary {
+                        flags.outside_boundary = Some(ctx.outside_layer(&pi, l));
                     }
                 }
                 let other_layer = run.other.id().to_string();
@@ -813,10 +815,10 @@ pub fn reconcile(
                                         .or_default()
                                         .add(p.area_m2, p.ellipsoidal_area_m2);
                                 }
-                                if write_error.is_none() {
-                                    if let Err(e) = sink.piece(&p) {
-                                        write_error = Some(e);
-                                    }
+                                if write_error.is_none()
+                                    && let Err(e) = sink.piece(&p)
+                                {
+                                    write_error = Some(e);
                                 }
                             }
                         }

@@ -36,13 +36,15 @@ pub struct WebLayer {
     pub props: Vec<Vec<(String, Value)>>,
 }
 
+/// (layer version or conflict revision, z, x, y)
+type TileKey = (String, u8, u32, u32);
+/// The tiles and their insertion order, for eviction.
+type TileStore = (HashMap<TileKey, Arc<Vec<u8>>>, VecDeque<TileKey>);
+
 /// Tiles and projected layers, bounded in memory.
 pub struct TileCache {
     capacity: usize,
-    tiles: Mutex<(
-        HashMap<(String, u8, u32, u32), Arc<Vec<u8>>>,
-        VecDeque<(String, u8, u32, u32)>,
-    )>,
+    tiles: Mutex<TileStore>,
     web: Mutex<HashMap<String, Arc<WebLayer>>>,
 }
 
@@ -65,16 +67,16 @@ impl TileCache {
         }
     }
 
-    fn get(&self, key: &(String, u8, u32, u32)) -> Option<Arc<Vec<u8>>> {
+    fn get(&self, key: &TileKey) -> Option<Arc<Vec<u8>>> {
         self.tiles.lock().ok()?.0.get(key).cloned()
     }
 
-    fn put(&self, key: (String, u8, u32, u32), tile: Arc<Vec<u8>>) {
+    fn put(&self, key: TileKey, tile: Arc<Vec<u8>>) {
         if let Ok(mut t) = self.tiles.lock() {
-            if t.0.len() >= self.capacity {
-                if let Some(old) = t.1.pop_front() {
-                    t.0.remove(&old);
-                }
+            if t.0.len() >= self.capacity
+                && let Some(old) = t.1.pop_front()
+            {
+                t.0.remove(&old);
             }
             if t.0.insert(key.clone(), tile).is_none() {
                 t.1.push_back(key);
@@ -341,16 +343,16 @@ fn clip(g: &Geom, r: &Rect<f64>, tolerance: f64) -> Option<Geom> {
                 .into_iter()
                 .filter(|p| p.unsigned_area() >= tolerance * tolerance)
                 .collect();
-            (!kept.is_empty()).then(|| Geom::Polygon(MultiPolygon(kept)))
+            (!kept.is_empty()).then_some(Geom::Polygon(MultiPolygon(kept)))
         }
         Geom::Line(ml) => {
             let clipped: MultiLineString<f64> = MultiPolygon(vec![rect_poly]).clip(ml, false);
             let simplified = clipped.simplify(tolerance);
-            (!simplified.0.is_empty()).then(|| Geom::Line(simplified))
+            (!simplified.0.is_empty()).then_some(Geom::Line(simplified))
         }
         Geom::Point(mp) => {
             let kept: Vec<_> = mp.0.iter().filter(|p| r.intersects(*p)).copied().collect();
-            (!kept.is_empty()).then(|| Geom::Point(geo::MultiPoint(kept)))
+            (!kept.is_empty()).then_some(Geom::Point(geo::MultiPoint(kept)))
         }
     }
 }

@@ -428,10 +428,10 @@ fn assessment_layer(
 /// A point inside the site: the centroid when it is inside, else a vertex-based fallback.
 pub fn interior_point(mp: &MultiPolygon<f64>) -> (f64, f64) {
     use geo::{Centroid, InteriorPoint};
-    if let Some(c) = mp.centroid() {
-        if mp.contains(&c) {
-            return (c.x(), c.y());
-        }
+    if let Some(c) = mp.centroid()
+        && mp.contains(&c)
+    {
+        return (c.x(), c.y());
     }
     mp.interior_point()
         .map(|p: Point<f64>| (p.x(), p.y()))
