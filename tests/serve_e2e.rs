@@ -83,9 +83,15 @@ fn request(
     }
     head.push_str("\r\n");
     s.write_all(head.as_bytes()).expect("write");
-    s.write_all(bytes).expect("write body");
+    // A server refusing an oversized body answers and closes before reading it all: the write
+    // then fails with a broken pipe, and the reply is still there to read.
+    let wrote = s.write_all(bytes);
     let mut raw = Vec::new();
-    s.read_to_end(&mut raw).expect("read");
+    let read = s.read_to_end(&mut raw);
+    if raw.is_empty() {
+        wrote.expect("write body");
+        read.expect("read");
+    }
     let split = raw
         .windows(4)
         .position(|w| w == b"\r\n\r\n")
@@ -244,10 +250,8 @@ fn a_real_server_end_to_end() {
         text.contains("E2E-002") && text.contains("yjjbnt"),
         "{text}"
     );
-    let yjjbnt = v[0]["overlaps"]
+    let yjjbnt = v["sites"][0]["analysis"]["overlaps"]
         .as_array()
-        .or_else(|| v["sites"][0]["overlaps"].as_array())
-        .or_else(|| v["overlaps"].as_array())
         .and_then(|ls| ls.iter().find(|l| l["layer"] == "yjjbnt"))
         .unwrap_or_else(|| panic!("no yjjbnt overlap in {text}"));
     assert!((yjjbnt["area_m2"].as_f64().expect("area") - 2500.0).abs() < 0.01);
@@ -479,7 +483,7 @@ fn a_real_server_end_to_end() {
     let o = Command::new("ogrinfo")
         .args(["-ro", "-so", "--config", "GDAL_HTTP_HEADERS"])
         .arg(format!("Authorization: Bearer {viewer}"))
-        .args([&format!("OAPIF:http://127.0.0.1:{port}/"), "kg"])
+        .args([&format!("OAPIF:http://127.0.0.1:{port}/ogc"), "kg"])
         .output()
         .expect("ogrinfo (gdal-bin) runs");
     let out = String::from_utf8_lossy(&o.stdout);

@@ -232,8 +232,7 @@ fn assessment_value(hits: &[&AssessmentHit], name: &str) -> (String, Status) {
     let covering: Vec<&&AssessmentHit> = hits.iter().filter(|h| h.share_of_site > 0.0).collect();
     let share: f64 = covering
         .iter()
-        .map(|h| h.share_of_site)
-        .sum::<f64>()
+        .fold(0.0, |s, h| s + h.share_of_site)
         .min(1.0);
     if covering.is_empty() {
         return (

@@ -234,8 +234,9 @@ pub fn overlap_layer(
         e.0 += f.area_m2;
         e.1 += f.ellipsoidal_area_m2;
     }
-    let area_m2: f64 = features.iter().map(|f| f.area_m2).sum();
-    let ellipsoidal: f64 = features.iter().map(|f| f.ellipsoidal_area_m2).sum();
+    // A fold from +0.0: `Sum for f64` starts at -0.0, which would print as "-0.0" for no overlap.
+    let area_m2 = features.iter().fold(0.0, |s, f| s + f.area_m2);
+    let ellipsoidal = features.iter().fold(0.0, |s, f| s + f.ellipsoidal_area_m2);
     let mut classes: Vec<ClassArea> = by_class
         .into_iter()
         .map(|((code, name), (a, e))| ClassArea {
@@ -385,7 +386,7 @@ fn clipped_length(lines: &MultiLineString<f64>, site: &MultiPolygon<f64>) -> f64
         .0
         .iter()
         .map(|l: &LineString<f64>| Euclidean.length(l))
-        .sum()
+        .fold(0.0, |s, x| s + x)
 }
 
 fn assessment_layer(
