@@ -8,7 +8,7 @@ use std::time::Instant;
 
 use anyhow::{Context, bail};
 use clap::Args;
-use lantu::blueprint::{self, Blueprint};
+use lantu::blueprint::Blueprint;
 use lantu::checklist::build::{BuildOptions, build};
 use lantu::checklist::map::map_data;
 use lantu::checklist::{Checklist, Template, registry, verify_json};
@@ -176,20 +176,6 @@ fn write_overlaps_csv(path: &Path, results: &[Checked]) -> anyhow::Result<usize>
     Ok(rows)
 }
 
-fn open_store(a: &CheckArgs, actor: &str) -> anyhow::Result<Store> {
-    match &a.manifest {
-        Some(m) => {
-            let dir = super::store_dir(a.store.store.clone());
-            let store = Store::open(&dir)?;
-            let progress = |line: &str| eprintln!("  imported {line}");
-            blueprint::import_manifest(&store, m, actor, &progress)
-                .with_context(|| format!("importing {}", m.display()))?;
-            Ok(store)
-        }
-        None => a.store.open(),
-    }
-}
-
 pub fn check(a: CheckArgs) -> anyhow::Result<ExitCode> {
     let formats: Vec<String> = a
         .format
@@ -207,7 +193,7 @@ pub fn check(a: CheckArgs) -> anyhow::Result<ExitCode> {
         lantu::checklist::project_code::validate(code)?;
     }
     let actor = super::actor(a.actor.as_deref());
-    let store = open_store(&a, &actor)?;
+    let store = a.store.open_or_import(a.manifest.as_deref(), &actor)?;
     let meta = a.store.blueprint(&store)?;
     let t = Instant::now();
     let bp = Blueprint::load(&store, meta)?;

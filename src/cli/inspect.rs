@@ -35,6 +35,25 @@ impl StoreArg {
         Store::open(&dir).with_context(|| format!("opening store {}", dir.display()))
     }
 
+    /// Opens the store, importing `manifest` into it first when one is given (the store is
+    /// created then if it does not exist yet).
+    pub fn open_or_import(
+        &self,
+        manifest: Option<&std::path::Path>,
+        actor: &str,
+    ) -> anyhow::Result<Store> {
+        let Some(m) = manifest else {
+            return self.open();
+        };
+        let dir = super::store_dir(self.store.clone());
+        let store =
+            Store::open(&dir).with_context(|| format!("opening store {}", dir.display()))?;
+        let progress = |line: &str| eprintln!("  imported {line}");
+        lantu::blueprint::import_manifest(&store, m, actor, &progress)
+            .with_context(|| format!("importing {}", m.display()))?;
+        Ok(store)
+    }
+
     pub fn blueprint(&self, store: &Store) -> anyhow::Result<BlueprintVersion> {
         let name = match &self.blueprint {
             Some(n) => n.clone(),

@@ -8,13 +8,13 @@ use std::sync::Mutex;
 use anyhow::{Context, bail};
 use clap::{Args, Subcommand};
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
-use lantu::blueprint::{self, Blueprint};
+use lantu::blueprint::Blueprint;
 use lantu::geometry::area::{hectares, mu};
 use lantu::reconcile::ledger::{self, Filter, LedgerSink};
 use lantu::reconcile::output::{FileSink, Formats, Tee, summarise};
 use lantu::reconcile::{self, Params, Sink};
 use lantu::rules::RuleSet;
-use lantu::store::{Store, now_rfc3339};
+use lantu::store::now_rfc3339;
 
 use super::inspect::StoreArg;
 
@@ -71,17 +71,7 @@ pub fn reconcile(a: ReconcileArgs) -> anyhow::Result<ExitCode> {
             .context("setting the thread count")?;
     }
     let actor = super::actor(a.actor.as_deref());
-    let store = match &a.manifest {
-        Some(m) => {
-            let dir = super::store_dir(a.store.store.clone());
-            let store = Store::open(&dir)?;
-            let progress = |line: &str| eprintln!("  imported {line}");
-            blueprint::import_manifest(&store, m, &actor, &progress)
-                .with_context(|| format!("importing {}", m.display()))?;
-            store
-        }
-        None => a.store.open()?,
-    };
+    let store = a.store.open_or_import(a.manifest.as_deref(), &actor)?;
     let meta = a.store.blueprint(&store)?;
     let rules = match &a.rules {
         Some(p) => RuleSet::load(p)?,
