@@ -13,13 +13,13 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 PARCELS=${1:-100000}
 DIR=${LANTU_BENCH_DIR:-$PWD/target/bench-district}
-BIN=$PWD/target/release/lantu
+BIN=${LANTU_BIN:-$PWD/target/release/lantu}   # LANTU_BIN: measure another build
 # shellcheck source=benches/pg_cluster.sh
 . benches/pg_cluster.sh
 pg_install
 command -v /usr/bin/time >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq time >/dev/null; }
 
-cargo build --release -q
+[ -n "${NO_BUILD:-}" ] || cargo build --release -q   # NO_BUILD=1: use target/release/lantu as it is
 mkdir -p "$DIR"
 if [ ! -f "$DIR/data/blueprint.toml" ]; then
   "$BIN" sample --out "$DIR/data" --parcels "$PARCELS"
@@ -109,4 +109,8 @@ END $$;
 SELECT 'PostGIS per site: median ' || round(percentile_cont(0.5) WITHIN GROUP (ORDER BY ms)::numeric, 3)
     || ' ms, p99 ' || round(percentile_cont(0.99) WITHIN GROUP (ORDER BY ms)::numeric, 3) || ' ms' FROM timings;
 SQL
-LANTU_BENCH_DIR=$DIR cargo bench -q --bench district -- site 2>/dev/null | grep -E "site|batch"
+if [ -z "${NO_BUILD:-}" ]; then
+  LANTU_BENCH_DIR=$DIR cargo bench -q --bench district -- site 2>/dev/null | grep -E "site|batch"
+else
+  echo "lantu per site: see \`cargo bench --bench district site\` (not rebuilt with NO_BUILD=1)"
+fi

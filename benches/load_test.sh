@@ -15,14 +15,15 @@
 #                    once (one run at the start of each timed run) or none
 #   PG               1 (default) runs the pgbench comparison; 0 skips it
 #   NSITES           sites in the rotation (default 2000): 50–150 m squares centred on random 控规 parcels
+#   LOAD_OUT         results directory (default target/bench-district/load; emptied first)
 #
-# Results: target/bench-district/load/ (wrk outputs, rss.csv, reconcile.log, pgbench logs) and a
-# summary on stdout and in load/summary.txt.
+# Results: wrk outputs, rss.csv, reconcile.log, pgbench logs, and a summary on stdout and in
+# $LOAD_OUT/summary.txt.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 DIR=${LANTU_BENCH_DIR:-$ROOT/target/bench-district}
-BIN=$ROOT/target/release/lantu
+BIN=${LANTU_BIN:-$ROOT/target/release/lantu}   # LANTU_BIN: measure another build
 PORT=${PORT:-18080}
 CONNS=${CONNS:-"16 64"}
 DURATION=${DURATION:-30}
@@ -30,7 +31,7 @@ SOAK=${SOAK:-300}
 RECONCILE=${RECONCILE:-loop}
 PG=${PG:-1}
 NSITES=${NSITES:-2000}
-OUT=$DIR/load
+OUT=${LOAD_OUT:-$DIR/load}
 BASE=http://127.0.0.1:$PORT
 
 # shellcheck source=benches/pg_cluster.sh
@@ -41,7 +42,7 @@ if ! command -v wrk >/dev/null || ! command -v curl >/dev/null || ! command -v j
 fi
 [ "$PG" = 1 ] && pg_install
 
-cargo build --release -q
+[ -n "${NO_BUILD:-}" ] || cargo build --release -q   # NO_BUILD=1: use target/release/lantu as it is
 mkdir -p "$DIR"
 if [ ! -f "$DIR/data/blueprint.toml" ]; then
   "$BIN" sample --out "$DIR/data" --parcels "${PARCELS:-100000}"
@@ -198,7 +199,7 @@ if [ "$SOAK" -gt 0 ]; then
   (
     t=0
     while [ "$t" -le "$SOAK" ]; do
-      echo "$t,$(rss_kb),$(wc -l <"$OUT/reconcile.log" 2>/dev/null || echo 0)" >>"$OUT/rss.csv"
+      echo "$t,$(rss_kb),$(if [ -f "$OUT/reconcile.log" ]; then wc -l <"$OUT/reconcile.log"; else echo 0; fi)" >>"$OUT/rss.csv"
       sleep 10
       t=$((t + 10))
     done

@@ -5,7 +5,7 @@ pub mod spec;
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Instant;
 
 use rayon::prelude::*;
@@ -16,6 +16,7 @@ use crate::crs::{Crs, CrsError, GkZone};
 use crate::import::{ImportError, ImportReport, import_layer};
 use crate::layer::{LayerData, LayerIndex, LayerRole};
 use crate::overlay::Grid;
+use crate::overlay::prepared::PreparedLayer;
 use crate::store::{BlueprintVersion, LayerVersion, NewVersion, Store, StoreError};
 pub use spec::{ClassSpec, LayerSpec, Provenance};
 
@@ -203,6 +204,10 @@ pub struct LoadedLayer {
     pub version: LayerVersion,
     pub data: LayerData,
     pub index: LayerIndex,
+    /// The polygons on the kernel's grid, made on first use by a site check.
+    prepared: OnceLock<PreparedLayer>,
+    /// Class code → name in the layer's class system, for every code the layer holds.
+    class_names: OnceLock<std::collections::HashMap<String, String>>,
 }
 
 impl LoadedLayer {
@@ -216,6 +221,57 @@ impl LoadedLayer {
 
     pub fn role(&self) -> LayerRole {
         self.version.spec.role
+    }
+
+    pub fn new(version: LayerVersion, data: LayerData) -> LoadedLayer {
+        let index = LayerIndex::build(&data);
+        LoadedLayer {
+            version,
+            data,
+            index,
+            prepared: OnceLock::new(),
+            class_names: OnceLock::new(),
+        }
+    }
+
+    /// The name of a class code of this layer ("" when the layer has no class system or the
+    /// code is unknown); looked up once per distinct code.
+    pub fn class_name(&self, code: &str) -> &str {
+        let names = self.class_names.get_or_init(|| {
+            let system = self
+                .spec()
+                .class
+                .as_ref()
+                .and_then(|c| crate::codes::CodeTables::builtin().system(&c.system).ok());
+            let mut names = std::collections::HashMap::new();
+            if let Some(sys) = system {
+                for f in &self.data.features {
+                    if let Some(c) = &f.class
+                        && !names.contains_key(c)
+                    {
+                        names.insert(c.clone(), sys.classify(c).name);
+                    }
+                }
+            }
+            names
+        });
+        names.get(code).map(String::as_str).unwrap_or_default()
+    }
+
+    /// The layer's polygons prepared on `grid` for repeated overlays (cached; a layer shared by
+    /// blueprint versions of different extents prepares for the first grid and answers `None`
+    /// for another, whose callers convert per query).
+    pub fn prepared(&self, grid: &Grid) -> Option<&PreparedLayer> {
+        let p = self.prepared.get_or_init(|| {
+            let polys: Vec<Option<&geo::MultiPolygon<f64>>> = self
+                .data
+                .features
+                .iter()
+                .map(|f| f.geom.as_polygons())
+                .collect();
+            PreparedLayer::new(&polys, *grid)
+        });
+        (p.grid == *grid).then_some(p)
     }
 }
 
@@ -248,12 +304,7 @@ impl Blueprint {
             .par_iter()
             .map(|v| {
                 let data = store.read_layer(&v.hash)?;
-                let index = LayerIndex::build(&data);
-                Ok(Arc::new(LoadedLayer {
-                    version: v.clone(),
-                    data,
-                    index,
-                }))
+                Ok(Arc::new(LoadedLayer::new(v.clone(), data)))
             })
             .collect::<Result<_, StoreError>>()?;
         let extent = layers

@@ -44,7 +44,7 @@
 //! vertices. Without it the result would be the area of the region with straight edges in the
 //! plane; the two agree to that order, so either is a faithful 椭球面积 for real parcels.
 
-use geo::{Area, Coord, LineString, MultiPolygon, Polygon};
+use geo::{Area, Coord, MultiPolygon, Polygon};
 
 use crate::crs::gk::{CGCS2000_A, CGCS2000_F, GkZone};
 
@@ -95,12 +95,12 @@ pub fn mu(m2: f64) -> f64 {
 /// Same conventions as `geo::Area` for a polygon: holes are subtracted whatever their
 /// orientation, and the sign is dropped at the end.
 fn polygon_areas(p: &Polygon<f64>, zone: &GkZone) -> Areas {
-    let ext = ring_areas(p.exterior(), zone);
+    let ext = ring_areas(&p.exterior().0, zone);
     let sign = ext.planar_m2.signum();
     let mut planar = ext.planar_m2.abs();
     let mut ellipsoidal = ext.ellipsoidal_m2 * sign;
     for hole in p.interiors() {
-        let h = ring_areas(hole, zone);
+        let h = ring_areas(&hole.0, zone);
         let s = h.planar_m2.signum();
         planar -= h.planar_m2.abs();
         ellipsoidal -= h.ellipsoidal_m2 * s;
@@ -118,9 +118,14 @@ fn polygon_areas(p: &Polygon<f64>, zone: &GkZone) -> Areas {
     }
 }
 
-/// Signed planar and ellipsoidal area of one ring (positive when counter-clockwise).
-fn ring_areas(ring: &LineString<f64>, zone: &GkZone) -> Areas {
-    let pts = &ring.0;
+/// Signed planar and ellipsoidal area of one ring, open or closed (positive when
+/// counter-clockwise). Both are sums over edges, so rings of one polygon may be summed with their
+/// signs, and an edge walked both ways (the bridges of a Sutherland–Hodgman clip) cancels.
+pub fn signed_ring_areas(ring: &[Coord<f64>], zone: &GkZone) -> Areas {
+    ring_areas(ring, zone)
+}
+
+fn ring_areas(pts: &[Coord<f64>], zone: &GkZone) -> Areas {
     let (Some(&origin), true) = (pts.first(), pts.len() >= 3) else {
         return ZERO;
     };

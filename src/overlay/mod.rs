@@ -11,7 +11,9 @@
 //! returned as an error so one bad pair never stops a run.
 
 pub mod clip;
+pub mod convex;
 pub mod grid;
+pub mod prepared;
 
 use std::cell::RefCell;
 use std::panic::{AssertUnwindSafe, catch_unwind};

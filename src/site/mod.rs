@@ -24,9 +24,10 @@ use geo::{
 use serde::{Deserialize, Serialize};
 
 use crate::blueprint::{Blueprint, LoadedLayer};
-use crate::codes::CodeTables;
 use crate::geometry::area;
 use crate::layer::{Geom, GeomKind, LayerRole, Value};
+use crate::overlay::convex::{ClipScratch, ConvexSite};
+use crate::overlay::prepared::PreparedPoly;
 use crate::overlay::{self, IntPoly};
 
 /// A candidate site in the working CRS.
@@ -173,35 +174,63 @@ pub fn overlap_layer(
     detail: bool,
 ) -> LayerOverlap {
     let grid = &bp.grid;
-    let sys = layer
-        .spec()
-        .class
-        .as_ref()
-        .and_then(|c| CodeTables::builtin().system(&c.system).ok());
+    let prepared = layer.prepared(grid);
+    // Convex sites (most are) are clipped directly; others go through the exact overlay.
+    let convex = ConvexSite::new(site, grid);
+    let mut scratch = ClipScratch::default();
     let mut features = Vec::new();
     for j in layer.index.candidates(site_rect) {
         let f = &layer.data.features[j];
-        let Some(mp) = f.geom.as_polygons() else {
-            continue;
+        let converted;
+        let prep = match prepared.and_then(|p| p.polys.get(j)).and_then(Option::as_ref) {
+            Some(p) => p,
+            None => {
+                let Some(poly) = f
+                    .geom
+                    .as_polygons()
+                    .and_then(|mp| IntPoly::from_multipolygon(mp, grid))
+                else {
+                    continue;
+                };
+                converted = PreparedPoly {
+                    area_m2: poly.area_m2(grid),
+                    poly,
+                    tiles: None,
+                };
+                &converted
+            }
         };
-        let Some(other) = IntPoly::from_multipolygon(mp, grid) else {
-            continue;
-        };
-        let Ok((piece, _)) = overlay::intersection(site, &other, grid) else {
-            continue;
-        };
-        let a = piece.area_m2(grid);
+        let (mut a, mut e) = (0.0, 0.0);
+        for part in prep.parts(site.bbox) {
+            if !part.bbox.intersects(&site.bbox) {
+                continue;
+            }
+            match &convex {
+                Some(c) => {
+                    a += c.clip(&part.rings, grid, &mut scratch, |ring| {
+                        e += area::signed_ring_areas(ring, &bp.zone).ellipsoidal_m2;
+                    });
+                }
+                None => {
+                    let Ok((piece, _)) = overlay::intersection(site, part, grid) else {
+                        continue;
+                    };
+                    let pa = piece.area_m2(grid);
+                    if pa > 0.0 {
+                        a += pa;
+                        e += area::ellipsoidal_area(&piece.to_multipolygon(grid), &bp.zone);
+                    }
+                }
+            }
+        }
         if a < min_overlap_m2 {
             continue;
         }
-        let pm = piece.to_multipolygon(grid);
-        let e = area::ellipsoidal_area(&pm, &bp.zone);
-        let (code, name) = match (&f.class, sys) {
-            (Some(c), Some(sys)) => (c.clone(), sys.classify(c).name),
-            (Some(c), None) => (c.clone(), String::new()),
-            (None, _) => (String::new(), String::new()),
+        let (code, name) = match &f.class {
+            Some(c) => (c.clone(), layer.class_name(c).to_string()),
+            None => (String::new(), String::new()),
         };
-        let feature_area = other.area_m2(grid);
+        let feature_area = prep.area_m2;
         features.push(FeatureOverlap {
             feature_id: f.id.clone(),
             class_code: code,
