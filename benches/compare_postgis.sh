@@ -17,7 +17,8 @@ BIN=${LANTU_BIN:-$PWD/target/release/lantu}   # LANTU_BIN: measure another build
 # shellcheck source=benches/pg_cluster.sh
 . benches/pg_cluster.sh
 pg_install
-command -v /usr/bin/time >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq time >/dev/null; }
+[ -x /usr/bin/time ] && command -v bc >/dev/null ||
+  { $PG_SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $PG_SUDO apt-get install -y -qq time bc >/dev/null; }
 
 [ -n "${NO_BUILD:-}" ] || cargo build --release -q   # NO_BUILD=1: use target/release/lantu as it is
 mkdir -p "$DIR"

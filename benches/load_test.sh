@@ -36,9 +36,9 @@ BASE=http://127.0.0.1:$PORT
 
 # shellcheck source=benches/pg_cluster.sh
 . benches/pg_cluster.sh
-if ! command -v wrk >/dev/null || ! command -v curl >/dev/null || ! command -v jq >/dev/null; then
+if ! command -v wrk >/dev/null || ! command -v curl >/dev/null || ! command -v jq >/dev/null || ! command -v bc >/dev/null; then
   $PG_SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $PG_SUDO apt-get install -y -qq wrk curl jq >/dev/null
+  DEBIAN_FRONTEND=noninteractive $PG_SUDO apt-get install -y -qq wrk curl jq bc >/dev/null
 fi
 [ "$PG" = 1 ] && pg_install
 
@@ -175,7 +175,7 @@ begin_reconcile() {
 rss_kb() { awk '/^VmRSS/ {print $2}' "/proc/$SERVER/status"; }
 
 run_wrk() { # label conns seconds
-  wrk -t2 -c"$2" -d"$3"s --timeout 30s --latency -s "$OUT/site.lua" "$BASE" >"$OUT/wrk-$1.txt" 2>&1
+  wrk -t"$(( $2 < 2 ? $2 : 2 ))" -c"$2" -d"$3"s --timeout 30s --latency -s "$OUT/site.lua" "$BASE" >"$OUT/wrk-$1.txt" 2>&1
   grep '^RESULT' "$OUT/wrk-$1.txt" | sed "s/^RESULT/$1:/"
 }
 

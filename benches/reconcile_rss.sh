@@ -13,6 +13,9 @@ DIR=${LANTU_BENCH_DIR:-$ROOT/target/bench-district}
 BIN=${LANTU_BIN:-$ROOT/target/release/lantu}
 PORT=${PORT:-18090}
 BASE=http://127.0.0.1:$PORT
+for tool in sqlite3 curl jq bc; do
+  command -v "$tool" >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq sqlite3 curl jq bc >/dev/null; break; }
+done
 [ -f "$DIR/store/catalog.sqlite" ] || { echo "no store in $DIR: run benches/load_test.sh first" >&2; exit 1; }
 WORK=$(mktemp -d /tmp/lantu-rss.XXXXXX)
 SERVER=""

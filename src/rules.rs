@@ -320,6 +320,27 @@ pub struct RuleSet {
 }
 
 impl RuleSet {
+    /// Every layer the rules read: subjects, others and the flag layers.
+    pub fn layers(&self) -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        let flags = [
+            &self.flags.farmland,
+            &self.flags.red_line,
+            &self.flags.boundary,
+        ];
+        let ids = self
+            .rules
+            .iter()
+            .flat_map(|r| [&r.subject.layer, &r.other().layer])
+            .chain(flags.into_iter().flatten());
+        for id in ids {
+            if !out.contains(id) {
+                out.push(id.clone());
+            }
+        }
+        out
+    }
+
     pub fn parse(text: &str, origin: &str) -> Result<RuleSet, RuleError> {
         let set: RuleSet = toml::from_str(text).map_err(|e| RuleError::Parse {
             origin: origin.to_string(),

@@ -261,7 +261,7 @@ impl LoadedLayer {
     /// The layer's polygons prepared on `grid` for repeated overlays (cached; a layer shared by
     /// blueprint versions of different extents prepares for the first grid and answers `None`
     /// for another, whose callers convert per query).
-    pub fn prepared(&self, grid: &Grid) -> Option<&PreparedLayer> {
+    pub fn prepared(&self, grid: &Grid, zone: &GkZone) -> Option<&PreparedLayer> {
         let p = self.prepared.get_or_init(|| {
             let polys: Vec<Option<&geo::MultiPolygon<f64>>> = self
                 .data
@@ -269,7 +269,7 @@ impl LoadedLayer {
                 .iter()
                 .map(|f| f.geom.as_polygons())
                 .collect();
-            PreparedLayer::new(&polys, *grid)
+            PreparedLayer::new(&polys, *grid, zone)
         });
         (p.grid == *grid).then_some(p)
     }
@@ -294,6 +294,16 @@ impl Blueprint {
     /// Loads a blueprint version from the store: layer objects read in parallel, one
     /// bulk-loaded R-tree each.
     pub fn load(store: &Store, meta: BlueprintVersion) -> Result<Blueprint, BlueprintError> {
+        Blueprint::load_only(store, meta, |_| true)
+    }
+
+    /// Loads only the layers `keep` accepts (a batch job that needs two plans and the town
+    /// boundaries need not read the other twenty layers).
+    pub fn load_only(
+        store: &Store,
+        meta: BlueprintVersion,
+        keep: impl Fn(&LayerVersion) -> bool + Sync,
+    ) -> Result<Blueprint, BlueprintError> {
         let started = Instant::now();
         let crs: Crs = meta.crs.parse()?;
         let zone = crs
@@ -302,6 +312,7 @@ impl Blueprint {
         let layers: Vec<Arc<LoadedLayer>> = meta
             .layers
             .par_iter()
+            .filter(|v| keep(v))
             .map(|v| {
                 let data = store.read_layer(&v.hash)?;
                 Ok(Arc::new(LoadedLayer::new(v.clone(), data)))

@@ -96,7 +96,11 @@ pub fn reconcile(a: ReconcileArgs) -> anyhow::Result<ExitCode> {
         bail!("sliver thresholds must be non-negative numbers");
     }
     let started_at = now_rfc3339();
-    let bp = Blueprint::load(&store, meta)?;
+    // Only what the rules read, plus the town boundaries pieces are attributed to.
+    let needed = rules.layers();
+    let bp = Blueprint::load_only(&store, meta, |v| {
+        needed.contains(&v.layer_id) || v.spec.role == lantu::layer::LayerRole::Boundary
+    })?;
     let run_id = format!(
         "RUN-{}-{}",
         chrono::Utc::now().format("%Y%m%dT%H%M%S%3fZ"),
@@ -169,6 +173,9 @@ pub fn reconcile(a: ReconcileArgs) -> anyhow::Result<ExitCode> {
     files.finish(&summary, &bp)?;
     print_summary(&summary, pieces);
     println!("wrote {}", a.out.display());
+    // The process ends here: freeing a district's worth of geometry feature by feature would
+    // only add to the wall time (measured ~10 % of a run).
+    std::mem::forget(bp);
     Ok(ExitCode::SUCCESS)
 }
 

@@ -9,6 +9,7 @@
 //! the new vertices on the site's edges carry errors of ~1e-11 m and areas of ~1e-9 m².
 
 use geo::Coord;
+use i_overlay::i_float::int::point::IntPoint;
 
 use super::clip::Ring;
 use super::{Grid, IntPoly};
@@ -52,6 +53,24 @@ impl ConvexSite {
         let origin = grid.to_f64(ring[0]);
         let pts = ring.iter().map(|p| grid.to_f64(*p) - origin).collect();
         Some(ConvexSite { origin, pts })
+    }
+
+    /// Whether the rectangle `r` (on the grid) lies inside the site: then so does everything
+    /// in it, and a polygon with this bounding box is its own intersection with the site.
+    pub fn contains_rect(&self, r: &super::IRect, grid: &Grid) -> bool {
+        let lo = grid.to_f64(IntPoint::new(r.min_x, r.min_y)) - self.origin;
+        let hi = grid.to_f64(IntPoint::new(r.max_x, r.max_y)) - self.origin;
+        let corners = [
+            lo,
+            Coord { x: hi.x, y: lo.y },
+            hi,
+            Coord { x: lo.x, y: hi.y },
+        ];
+        let n = self.pts.len();
+        (0..n).all(|i| {
+            let (e0, e1) = (self.pts[i], self.pts[(i + 1) % n]);
+            corners.iter().all(|c| cross(e0, e1, *c) >= 0.0)
+        })
     }
 
     /// Clips `rings` (shells counter-clockwise, holes clockwise) to the site and returns the
@@ -165,7 +184,16 @@ mod tests {
             (x: 600_000.0, y: 2_420_000.0), (x: 600_100.0, y: 2_420_000.0),
             (x: 600_100.0, y: 2_420_100.0), (x: 600_000.0, y: 2_420_100.0),
         ];
-        assert!(ConvexSite::new(&ip(square, &g), &g).is_some());
+        let site = ConvexSite::new(&ip(square, &g), &g).expect("convex");
+        let rect = |x0: f64, y0: f64, x1: f64, y1: f64| crate::overlay::IRect {
+            min_x: g.to_int(coord! {x: x0, y: y0}).x,
+            min_y: g.to_int(coord! {x: x0, y: y0}).y,
+            max_x: g.to_int(coord! {x: x1, y: y1}).x,
+            max_y: g.to_int(coord! {x: x1, y: y1}).y,
+        };
+        assert!(site.contains_rect(&rect(600_010.0, 2_420_010.0, 600_090.0, 2_420_090.0), &g));
+        assert!(site.contains_rect(&rect(600_000.0, 2_420_000.0, 600_100.0, 2_420_100.0), &g));
+        assert!(!site.contains_rect(&rect(600_010.0, 2_420_010.0, 600_100.5, 2_420_090.0), &g));
     }
 
     /// Against the overlay on random convex sites and random concave polygons with holes: the
@@ -180,7 +208,9 @@ mod tests {
             // A convex site: points on an ellipse at increasing angles.
             let k = 3 + (rng(&mut s) * 6.0) as usize;
             let (rx, ry) = (20.0 + 80.0 * rng(&mut s), 20.0 + 80.0 * rng(&mut s));
-            let mut angles: Vec<f64> = (0..k).map(|_| rng(&mut s) * std::f64::consts::TAU).collect();
+            let mut angles: Vec<f64> = (0..k)
+                .map(|_| rng(&mut s) * std::f64::consts::TAU)
+                .collect();
             angles.sort_by(f64::total_cmp);
             let site_ring: Vec<(f64, f64)> = angles
                 .iter()
@@ -192,7 +222,10 @@ mod tests {
             };
             // A star-shaped concave polygon with a square hole.
             let m = 5 + (rng(&mut s) * 20.0) as usize;
-            let (ox, oy) = (cx + 120.0 * (rng(&mut s) - 0.5), cy + 120.0 * (rng(&mut s) - 0.5));
+            let (ox, oy) = (
+                cx + 120.0 * (rng(&mut s) - 0.5),
+                cy + 120.0 * (rng(&mut s) - 0.5),
+            );
             let shell: Vec<(f64, f64)> = (0..m)
                 .map(|i| {
                     let a = std::f64::consts::TAU * i as f64 / m as f64;

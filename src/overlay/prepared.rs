@@ -9,6 +9,7 @@ use rayon::prelude::*;
 
 use super::clip::{IRect, clip_rings};
 use super::{Grid, IntPoly};
+use crate::crs::GkZone;
 
 /// Polygons with more vertices than this are tiled.
 pub const TILE_ABOVE_VERTICES: usize = 256;
@@ -100,16 +101,19 @@ impl Tiling {
 pub struct PreparedPoly {
     pub poly: IntPoly,
     pub area_m2: f64,
+    /// On CGCS2000, for pairs where the whole polygon lies in the query.
+    pub ellipsoidal_m2: f64,
     pub tiles: Option<Tiling>,
 }
 
 impl PreparedPoly {
     /// The parts a query over `r` must overlay: the tiles near it, or the whole polygon.
-    pub fn parts(&self, r: IRect) -> Box<dyn Iterator<Item = &IntPoly> + '_> {
-        match &self.tiles {
-            Some(t) => Box::new(t.pieces_in(r)),
-            None => Box::new(std::iter::once(&self.poly)),
-        }
+    pub fn parts(&self, r: IRect) -> impl Iterator<Item = &IntPoly> {
+        let (tiles, whole) = match &self.tiles {
+            Some(t) => (Some(t.pieces_in(r)), None),
+            None => (None, Some(&self.poly)),
+        };
+        tiles.into_iter().flatten().chain(whole)
     }
 }
 
@@ -122,14 +126,20 @@ pub struct PreparedLayer {
 }
 
 impl PreparedLayer {
-    pub fn new<'a>(polygons: &[Option<&'a MultiPolygon<f64>>], grid: Grid) -> PreparedLayer {
+    pub fn new(
+        polygons: &[Option<&MultiPolygon<f64>>],
+        grid: Grid,
+        zone: &GkZone,
+    ) -> PreparedLayer {
         let polys = polygons
             .par_iter()
             .map(|mp| {
-                let poly = IntPoly::from_multipolygon((*mp)?, &grid)?;
+                let mp = (*mp)?;
+                let poly = IntPoly::from_multipolygon(mp, &grid)?;
                 let tiles = (poly.vertex_count() > TILE_ABOVE_VERTICES)
                     .then(|| Tiling::build(&poly, &grid));
                 Some(PreparedPoly {
+                    ellipsoidal_m2: crate::geometry::area::ellipsoidal_area(mp, zone),
                     area_m2: poly.area_m2(&grid),
                     poly,
                     tiles,
@@ -166,7 +176,8 @@ mod tests {
             (600_100.0, 2_419_900.0),
         ];
         let mp = MultiPolygon(vec![geo::Polygon::new(shell.into(), vec![hole.into()])]);
-        let layer = PreparedLayer::new(&[Some(&mp)], grid);
+        let zone = GkZone::from_epsg(4546).expect("zone");
+        let layer = PreparedLayer::new(&[Some(&mp)], grid, &zone);
         let p = layer.polys[0].as_ref().expect("prepared");
         let tiles = p.tiles.as_ref().expect("tiled");
         let everything = IRect {

@@ -13,6 +13,7 @@ pub mod output;
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
+use std::sync::OnceLock;
 use std::sync::mpsc::sync_channel;
 use std::time::Instant;
 
@@ -184,7 +185,8 @@ pub struct RunReport {
 }
 
 /// Receives pieces in deterministic order.
-pub trait Sink {
+/// Receives the kept pieces in order, on a thread of its own (hence `Send`).
+pub trait Sink: Send {
     fn piece(&mut self, piece: &ConflictPiece) -> Result<(), ReconcileError>;
 }
 
@@ -230,23 +232,32 @@ impl Classified {
 
 /// Integer polygons of a layer on the run's grid, built once and shared by every rule.
 struct IntLayer {
-    polys: Vec<Option<IntPoly>>,
+    layer: Arc<LoadedLayer>,
+    grid: Grid,
+    /// Converted on first use: the class prefilter leaves most features of a layer untouched.
+    polys: Vec<OnceLock<Option<IntPoly>>>,
 }
 
 impl IntLayer {
-    fn of(layer: &LoadedLayer, grid: &Grid) -> IntLayer {
+    fn of(layer: &Arc<LoadedLayer>, grid: &Grid) -> IntLayer {
         IntLayer {
-            polys: layer
-                .data
-                .features
-                .par_iter()
-                .map(|f| {
-                    f.geom
-                        .as_polygons()
-                        .and_then(|mp| IntPoly::from_multipolygon(mp, grid))
-                })
+            layer: layer.clone(),
+            grid: *grid,
+            polys: (0..layer.data.features.len())
+                .map(|_| OnceLock::new())
                 .collect(),
         }
+    }
+
+    fn get(&self, i: usize) -> Option<&IntPoly> {
+        self.polys[i]
+            .get_or_init(|| {
+                self.layer.data.features[i]
+                    .geom
+                    .as_polygons()
+                    .and_then(|mp| IntPoly::from_multipolygon(mp, &self.grid))
+            })
+            .as_ref()
     }
 }
 
@@ -332,7 +343,7 @@ impl<'a> Context<'a> {
         let bbox = rect_of(&self.grid, piece);
         let floor = self.params.sliver.min_area_m2;
         layer.index.candidates(&bbox).any(|j| {
-            ints.polys[j].as_ref().is_some_and(|o| {
+            ints.get(j).is_some_and(|o| {
                 overlay::intersection(piece, o, &self.grid)
                     .map(|(p, _)| p.area_m2(&self.grid) >= floor)
                     .unwrap_or(false)
@@ -349,7 +360,7 @@ impl<'a> Context<'a> {
         let others: Vec<&IntPoly> = layer
             .index
             .candidates(&bbox)
-            .filter_map(|j| ints.polys[j].as_ref())
+            .filter_map(|j| ints.get(j))
             .collect();
         overlay::difference(piece, &others, &self.grid)
             .map(|(p, _)| p.area_m2(&self.grid) >= self.params.sliver.min_area_m2)
@@ -464,7 +475,7 @@ fn class_text(c: &Classified, i: usize, layer: &LoadedLayer) -> String {
 fn process_subject(ctx: &Context<'_>, run: &RuleRun<'_>, i: usize) -> Vec<Outcome> {
     let mut out = Vec::new();
     let grid = &ctx.grid;
-    let Some(subject) = run.subject_ints.polys[i].as_ref() else {
+    let Some(subject) = run.subject_ints.get(i) else {
         return out;
     };
     let sf = &run.subject.data.features[i];
@@ -475,7 +486,7 @@ fn process_subject(ctx: &Context<'_>, run: &RuleRun<'_>, i: usize) -> Vec<Outcom
         .other
         .index
         .candidates(&bbox)
-        .filter(|&j| run.other_mask[j] && run.other_ints.polys[j].is_some())
+        .filter(|&j| run.other_mask[j] && run.other_ints.get(j).is_some())
         .filter(|&j| !(Arc::ptr_eq(&run.subject, &run.other) && j == i))
         .collect();
     candidates.sort_by(|a, b| {
@@ -490,7 +501,7 @@ fn process_subject(ctx: &Context<'_>, run: &RuleRun<'_>, i: usize) -> Vec<Outcom
     match run.rule.clause() {
         Clause::Overlaps => {
             for &j in &candidates {
-                if let Some(o) = run.other_ints.polys[j].as_ref() {
+                if let Some(o) = run.other_ints.get(j) {
                     results.push((Some(j), overlay::intersection(subject, o, grid)));
                 }
             }
@@ -498,7 +509,7 @@ fn process_subject(ctx: &Context<'_>, run: &RuleRun<'_>, i: usize) -> Vec<Outcom
         Clause::Outside => {
             let others: Vec<&IntPoly> = candidates
                 .iter()
-                .filter_map(|&j| run.other_ints.polys[j].as_ref())
+                .filter_map(|&j| run.other_ints.get(j))
                 .collect();
             results.push((None, overlay::difference(subject, &others, grid)));
         }
@@ -747,89 +758,95 @@ pub fn reconcile(
         };
         let total = order.len() as u64;
         let chunk = params.chunk.max(1);
-        // Compute chunk k+1 while chunk k is written: the producer runs the rayon work, this
-        // thread consumes in order.
+        // Compute chunk k+1 while chunk k is written. The rayon work stays on this thread, so it
+        // runs in whatever pool the caller installed (the server's low-priority pool for jobs);
+        // a scoped thread consumes in order.
         let (tx, rx) = sync_channel::<Vec<Vec<Outcome>>>(2);
         let mut write_error: Option<ReconcileError> = None;
         std::thread::scope(|scope| {
-            let ctx = &ctx;
-            let run = &run;
-            let order = &order;
+            let stats = &mut stats;
+            let report = &mut report;
+            let write_error = &mut write_error;
+            let sink = &mut *sink;
             scope.spawn(move || {
-                for slice in order.chunks(chunk) {
-                    if cancelled() {
-                        break;
-                    }
-                    let results: Vec<Vec<Outcome>> = slice
-                        .par_iter()
-                        .map(|&i| process_subject(ctx, run, i))
-                        .collect();
-                    if tx.send(results).is_err() {
-                        break;
-                    }
-                }
-            });
-            let mut done = 0u64;
-            for results in rx {
-                done += results.len() as u64;
-                for outcomes in results {
-                    for o in outcomes {
-                        match o {
-                            Outcome::Stats {
-                                pairs,
-                                overlays,
-                                contained,
-                            } => {
-                                stats.candidate_pairs += pairs;
-                                stats.overlays += overlays;
-                                stats.contained += contained;
-                            }
-                            Outcome::Noise(a, e) => stats.dropped_noise.add(a, e),
-                            Outcome::Sliver(a, e) => stats.dropped_sliver.add(a, e),
-                            Outcome::Error(e) => {
-                                stats.errors += 1;
-                                report.errors.push(e);
-                            }
-                            Outcome::Kept(p) => {
-                                stats.kept.add(p.area_m2, p.ellipsoidal_area_m2);
-                                if p.flags.fine {
-                                    stats.fine.add(p.area_m2, p.ellipsoidal_area_m2);
+                let mut done = 0u64;
+                for results in rx {
+                    done += results.len() as u64;
+                    for outcomes in results {
+                        for o in outcomes {
+                            match o {
+                                Outcome::Stats {
+                                    pairs,
+                                    overlays,
+                                    contained,
+                                } => {
+                                    stats.candidate_pairs += pairs;
+                                    stats.overlays += overlays;
+                                    stats.contained += contained;
                                 }
-                                report
-                                    .by_town
-                                    .entry(p.town_code.clone())
-                                    .or_default()
-                                    .entry(rule.id.clone())
-                                    .or_default()
-                                    .add(p.area_m2, p.ellipsoidal_area_m2);
-                                report
-                                    .town_names
-                                    .entry(p.town_code.clone())
-                                    .or_insert_with(|| p.town.clone());
-                                if rule.crosstab {
+                                Outcome::Noise(a, e) => stats.dropped_noise.add(a, e),
+                                Outcome::Sliver(a, e) => stats.dropped_sliver.add(a, e),
+                                Outcome::Error(e) => {
+                                    stats.errors += 1;
+                                    report.errors.push(e);
+                                }
+                                Outcome::Kept(p) => {
+                                    stats.kept.add(p.area_m2, p.ellipsoidal_area_m2);
+                                    if p.flags.fine {
+                                        stats.fine.add(p.area_m2, p.ellipsoidal_area_m2);
+                                    }
                                     report
-                                        .crosstab
+                                        .by_town
+                                        .entry(p.town_code.clone())
+                                        .or_default()
                                         .entry(rule.id.clone())
                                         .or_default()
-                                        .entry(format!("{} × {}", p.subject_class, p.other_class))
-                                        .or_default()
                                         .add(p.area_m2, p.ellipsoidal_area_m2);
-                                }
-                                if write_error.is_none()
-                                    && let Err(e) = sink.piece(&p)
-                                {
-                                    write_error = Some(e);
+                                    report
+                                        .town_names
+                                        .entry(p.town_code.clone())
+                                        .or_insert_with(|| p.town.clone());
+                                    if rule.crosstab {
+                                        report
+                                            .crosstab
+                                            .entry(rule.id.clone())
+                                            .or_default()
+                                            .entry(format!(
+                                                "{} × {}",
+                                                p.subject_class, p.other_class
+                                            ))
+                                            .or_default()
+                                            .add(p.area_m2, p.ellipsoidal_area_m2);
+                                    }
+                                    if write_error.is_none()
+                                        && let Err(e) = sink.piece(&p)
+                                    {
+                                        *write_error = Some(e);
+                                    }
                                 }
                             }
                         }
                     }
+                    progress(&rule.id, done, total);
+                    if write_error.is_some() {
+                        // Dropping the receiver stops the producer.
+                        break;
+                    }
                 }
-                progress(&rule.id, done, total);
-                if write_error.is_some() {
-                    // Dropping the receiver stops the producer.
+            });
+            for slice in order.chunks(chunk) {
+                if cancelled() {
+                    break;
+                }
+                let results: Vec<Vec<Outcome>> = slice
+                    .par_iter()
+                    .map(|&i| process_subject(&ctx, &run, i))
+                    .collect();
+                if tx.send(results).is_err() {
                     break;
                 }
             }
+            drop(tx);
         });
         if let Some(e) = write_error {
             return Err(e);

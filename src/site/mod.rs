@@ -163,6 +163,11 @@ fn semantic_fields(layer: &LoadedLayer, i: usize) -> BTreeMap<String, Value> {
     out
 }
 
+thread_local! {
+    /// Buffers of the convex clip, reused by every pair a worker thread clips.
+    static SCRATCH: std::cell::RefCell<ClipScratch> = std::cell::RefCell::new(ClipScratch::default());
+}
+
 /// Overlaps of the site with one polygon layer, through the exact kernel.
 pub fn overlap_layer(
     bp: &Blueprint,
@@ -174,15 +179,17 @@ pub fn overlap_layer(
     detail: bool,
 ) -> LayerOverlap {
     let grid = &bp.grid;
-    let prepared = layer.prepared(grid);
+    let prepared = layer.prepared(grid, &bp.zone);
     // Convex sites (most are) are clipped directly; others go through the exact overlay.
     let convex = ConvexSite::new(site, grid);
-    let mut scratch = ClipScratch::default();
     let mut features = Vec::new();
     for j in layer.index.candidates(site_rect) {
         let f = &layer.data.features[j];
         let converted;
-        let prep = match prepared.and_then(|p| p.polys.get(j)).and_then(Option::as_ref) {
+        let prep = match prepared
+            .and_then(|p| p.polys.get(j))
+            .and_then(Option::as_ref)
+        {
             Some(p) => p,
             None => {
                 let Some(poly) = f
@@ -193,6 +200,10 @@ pub fn overlap_layer(
                     continue;
                 };
                 converted = PreparedPoly {
+                    ellipsoidal_m2: f
+                        .geom
+                        .as_polygons()
+                        .map_or(0.0, |mp| area::ellipsoidal_area(mp, &bp.zone)),
                     area_m2: poly.area_m2(grid),
                     poly,
                     tiles: None,
@@ -201,14 +212,22 @@ pub fn overlap_layer(
             }
         };
         let (mut a, mut e) = (0.0, 0.0);
-        for part in prep.parts(site.bbox) {
+        let inside = convex
+            .as_ref()
+            .is_some_and(|c| c.contains_rect(&prep.poly.bbox, grid));
+        if inside {
+            (a, e) = (prep.area_m2, prep.ellipsoidal_m2);
+        }
+        for part in prep.parts(site.bbox).filter(|_| !inside) {
             if !part.bbox.intersects(&site.bbox) {
                 continue;
             }
             match &convex {
                 Some(c) => {
-                    a += c.clip(&part.rings, grid, &mut scratch, |ring| {
-                        e += area::signed_ring_areas(ring, &bp.zone).ellipsoidal_m2;
+                    a += SCRATCH.with_borrow_mut(|scratch| {
+                        c.clip(&part.rings, grid, scratch, |ring| {
+                            e += area::signed_ring_areas(ring, &bp.zone).ellipsoidal_m2;
+                        })
                     });
                 }
                 None => {
@@ -255,22 +274,29 @@ pub fn overlap_layer(
             .total_cmp(&a.area_m2)
             .then_with(|| a.feature_id.cmp(&b.feature_id))
     });
-    let mut by_class: BTreeMap<(String, String), (f64, f64)> = BTreeMap::new();
+    // A site meets a handful of classes: a linear scan, keys borrowed until the end.
+    let mut by_class: Vec<((&str, &str), (f64, f64))> = Vec::new();
     for f in &features {
-        let e = by_class
-            .entry((f.class_code.clone(), f.class_name.clone()))
-            .or_default();
-        e.0 += f.area_m2;
-        e.1 += f.ellipsoidal_area_m2;
+        let key = (f.class_code.as_str(), f.class_name.as_str());
+        let i = match by_class.iter().position(|(k, _)| *k == key) {
+            Some(i) => i,
+            None => {
+                by_class.push((key, (0.0, 0.0)));
+                by_class.len() - 1
+            }
+        };
+        by_class[i].1.0 += f.area_m2;
+        by_class[i].1.1 += f.ellipsoidal_area_m2;
     }
+    by_class.sort_by(|a, b| a.0.cmp(&b.0));
     // A fold from +0.0: `Sum for f64` starts at -0.0, which would print as "-0.0" for no overlap.
     let area_m2 = features.iter().fold(0.0, |s, f| s + f.area_m2);
     let ellipsoidal = features.iter().fold(0.0, |s, f| s + f.ellipsoidal_area_m2);
     let mut classes: Vec<ClassArea> = by_class
         .into_iter()
         .map(|((code, name), (a, e))| ClassArea {
-            code,
-            name,
+            code: code.to_string(),
+            name: name.to_string(),
             area_m2: a,
             ellipsoidal_area_m2: e,
             share_of_site: if site_area > 0.0 { a / site_area } else { 0.0 },

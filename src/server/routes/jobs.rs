@@ -31,6 +31,26 @@ pub enum JobState {
 }
 
 /// What a client sees of a job.
+/// The low-priority pool every reconcile job runs in: built once, so runs do not each leave a
+/// pool's worth of thread stacks and malloc arenas behind.
+fn reconcile_pool() -> Result<&'static rayon::ThreadPool, String> {
+    static POOL: std::sync::OnceLock<Result<rayon::ThreadPool, String>> =
+        std::sync::OnceLock::new();
+    POOL.get_or_init(|| {
+        let threads = std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(2);
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .thread_name(|i| format!("reconcile-{i}"))
+            .start_handler(|_| lower_priority())
+            .build()
+            .map_err(|e| e.to_string())
+    })
+    .as_ref()
+    .map_err(Clone::clone)
+}
+
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct JobStatus {
     pub id: String,
@@ -198,20 +218,12 @@ pub async fn start(
     let store = state.store.clone();
     let actor = caller.actor();
     let worker_job = job.clone();
-    let threads = std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(2);
     let spawned = std::thread::Builder::new()
         .name(format!("reconcile-{id}"))
         .spawn(move || {
             let job = worker_job;
-            let pool = rayon::ThreadPoolBuilder::new()
-                .num_threads(threads)
-                .thread_name(|i| format!("reconcile-{i}"))
-                .start_handler(|_| lower_priority())
-                .build();
             lower_priority();
-            let result = pool.map_err(|e| e.to_string()).and_then(|pool| {
+            let result = reconcile_pool().and_then(|pool| {
                 pool.install(|| run(&store, &bp, &rules, Params::new(policy), &job, &actor))
             });
             update(&job, |s| {
