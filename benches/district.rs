@@ -22,6 +22,10 @@ use lantu::site::{self, Site, SiteParams};
 use lantu::store::Store;
 use rayon::prelude::*;
 
+/// The allocator of the `lantu` binary, so the figures are the product's.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn median(v: &mut [f64]) -> f64 {
     v.sort_by(f64::total_cmp);
     v[v.len() / 2]

@@ -195,7 +195,8 @@ pub type Progress<'a> = &'a (dyn Fn(&str, u64, u64) + Sync);
 
 /// Per-feature classification of a layer, evaluated once per (layer, predicate).
 struct Classified {
-    classes: Vec<Option<Classification>>,
+    /// Shared per distinct code: a plan layer has 10⁵ features and a few dozen codes.
+    classes: Vec<Option<Arc<Classification>>>,
 }
 
 impl Classified {
@@ -205,7 +206,7 @@ impl Classified {
             .class
             .as_ref()
             .and_then(|c| CodeTables::builtin().system(&c.system).ok());
-        let mut cache: HashMap<&str, Classification> = HashMap::new();
+        let mut cache: HashMap<&str, Arc<Classification>> = HashMap::new();
         let classes = layer
             .data
             .features
@@ -217,7 +218,7 @@ impl Classified {
                 Some(
                     cache
                         .entry(raw)
-                        .or_insert_with(|| sys.classify(raw))
+                        .or_insert_with(|| Arc::new(sys.classify(raw)))
                         .clone(),
                 )
             })
@@ -226,7 +227,10 @@ impl Classified {
     }
 
     fn mask(&self, p: &ClassPredicate) -> Vec<bool> {
-        self.classes.iter().map(|c| p.matches(c.as_ref())).collect()
+        self.classes
+            .iter()
+            .map(|c| p.matches(c.as_deref()))
+            .collect()
     }
 }
 
