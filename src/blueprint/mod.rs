@@ -261,7 +261,7 @@ impl LoadedLayer {
     /// The layer's polygons prepared on `grid` for repeated overlays (cached; a layer shared by
     /// blueprint versions of different extents prepares for the first grid and answers `None`
     /// for another, whose callers convert per query).
-    pub fn prepared(&self, grid: &Grid, zone: &GkZone) -> Option<&PreparedLayer> {
+    pub fn prepared(&self, grid: &Grid) -> Option<&PreparedLayer> {
         let p = self.prepared.get_or_init(|| {
             let polys: Vec<Option<&geo::MultiPolygon<f64>>> = self
                 .data
@@ -269,7 +269,7 @@ impl LoadedLayer {
                 .iter()
                 .map(|f| f.geom.as_polygons())
                 .collect();
-            PreparedLayer::new(&polys, *grid, zone)
+            PreparedLayer::new(&polys, *grid)
         });
         (p.grid == *grid).then_some(p)
     }

@@ -54,6 +54,13 @@ pub fn serve(a: ServeArgs) -> anyhow::Result<ExitCode> {
         bp.layers.len(),
         bp.load_seconds
     );
+    // Prepare the polygon layers for the site check now rather than in the first request.
+    let warm = bp.clone();
+    std::thread::spawn(move || {
+        for layer in &warm.layers {
+            layer.prepared(&warm.grid);
+        }
+    });
     auth::ensure_schema(&store)?;
     if auth::list_keys(&store)?.is_empty() {
         let key = auth::create_key(

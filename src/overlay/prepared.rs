@@ -4,12 +4,12 @@
 //! clipping the whole outline every time. Tile pieces come from the exact rectangle clip, so their
 //! areas add up to the polygon's.
 
+use std::sync::OnceLock;
+
 use geo::MultiPolygon;
-use rayon::prelude::*;
 
 use super::clip::{IRect, clip_rings};
 use super::{Grid, IntPoly};
-use crate::crs::GkZone;
 
 /// Polygons with more vertices than this are tiled.
 pub const TILE_ABOVE_VERTICES: usize = 256;
@@ -101,8 +101,8 @@ impl Tiling {
 pub struct PreparedPoly {
     pub poly: IntPoly,
     pub area_m2: f64,
-    /// On CGCS2000, for pairs where the whole polygon lies in the query.
-    pub ellipsoidal_m2: f64,
+    /// On CGCS2000, computed when a query first holds the whole polygon.
+    pub ellipsoidal_m2: OnceLock<f64>,
     pub tiles: Option<Tiling>,
 }
 
@@ -126,20 +126,17 @@ pub struct PreparedLayer {
 }
 
 impl PreparedLayer {
-    pub fn new(
-        polygons: &[Option<&MultiPolygon<f64>>],
-        grid: Grid,
-        zone: &GkZone,
-    ) -> PreparedLayer {
+    /// Sequential on purpose: this runs inside a `OnceLock` that rayon workers may be waiting
+    /// on, and nested rayon work from a non-worker thread would then wait for those workers.
+    pub fn new(polygons: &[Option<&MultiPolygon<f64>>], grid: Grid) -> PreparedLayer {
         let polys = polygons
-            .par_iter()
+            .iter()
             .map(|mp| {
-                let mp = (*mp)?;
-                let poly = IntPoly::from_multipolygon(mp, &grid)?;
+                let poly = IntPoly::from_multipolygon((*mp)?, &grid)?;
                 let tiles = (poly.vertex_count() > TILE_ABOVE_VERTICES)
                     .then(|| Tiling::build(&poly, &grid));
                 Some(PreparedPoly {
-                    ellipsoidal_m2: crate::geometry::area::ellipsoidal_area(mp, zone),
+                    ellipsoidal_m2: OnceLock::new(),
                     area_m2: poly.area_m2(&grid),
                     poly,
                     tiles,
@@ -176,8 +173,7 @@ mod tests {
             (600_100.0, 2_419_900.0),
         ];
         let mp = MultiPolygon(vec![geo::Polygon::new(shell.into(), vec![hole.into()])]);
-        let zone = GkZone::from_epsg(4546).expect("zone");
-        let layer = PreparedLayer::new(&[Some(&mp)], grid, &zone);
+        let layer = PreparedLayer::new(&[Some(&mp)], grid);
         let p = layer.polys[0].as_ref().expect("prepared");
         let tiles = p.tiles.as_ref().expect("tiled");
         let everything = IRect {

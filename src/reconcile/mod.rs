@@ -19,6 +19,7 @@ use std::time::Instant;
 
 use geo::{Buffer, Centroid, Contains, MultiPolygon};
 use rayon::prelude::*;
+use rstar::{AABB, RTree};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use thiserror::Error;
@@ -26,7 +27,7 @@ use thiserror::Error;
 use crate::blueprint::{Blueprint, LoadedLayer};
 use crate::codes::{Classification, CodeTables};
 use crate::geometry::area;
-use crate::layer::LayerRole;
+use crate::layer::{IndexEntry, LayerRole};
 use crate::overlay::{self, Grid, IntPoly, Path, Piece};
 use crate::rules::{ClassPredicate, Clause, Rule, RuleSet, SliverPolicy};
 
@@ -465,7 +466,8 @@ struct RuleRun<'r> {
     other_ints: Arc<IntLayer>,
     subject_classes: Arc<Classified>,
     other_classes: Arc<Classified>,
-    other_mask: Vec<bool>,
+    /// Envelopes of the other layer's features of the rule's classes only.
+    other_tree: RTree<IndexEntry>,
 }
 
 fn class_text(c: &Classified, i: usize, layer: &LoadedLayer) -> String {
@@ -479,20 +481,25 @@ fn class_text(c: &Classified, i: usize, layer: &LoadedLayer) -> String {
 fn process_subject(ctx: &Context<'_>, run: &RuleRun<'_>, i: usize) -> Vec<Outcome> {
     let mut out = Vec::new();
     let grid = &ctx.grid;
-    let Some(subject) = run.subject_ints.get(i) else {
-        return out;
-    };
     let sf = &run.subject.data.features[i];
     let Some(bbox) = sf.geom.bounding_rect() else {
         return out;
     };
+    let env = AABB::from_corners([bbox.min().x, bbox.min().y], [bbox.max().x, bbox.max().y]);
     let mut candidates: Vec<usize> = run
-        .other
-        .index
-        .candidates(&bbox)
-        .filter(|&j| run.other_mask[j] && run.other_ints.get(j).is_some())
+        .other_tree
+        .locate_in_envelope_intersecting(env)
+        .map(|e| e.data as usize)
         .filter(|&j| !(Arc::ptr_eq(&run.subject, &run.other) && j == i))
         .collect();
+    // Most subjects meet no other feature of the rule's classes: they are never converted.
+    if candidates.is_empty() && run.rule.clause() == Clause::Overlaps {
+        return out;
+    }
+    let Some(subject) = run.subject_ints.get(i) else {
+        return out;
+    };
+    candidates.retain(|&j| run.other_ints.get(j).is_some());
     candidates.sort_by(|a, b| {
         run.other.data.features[*a]
             .id
@@ -735,7 +742,15 @@ pub fn reconcile(
             other_ints,
             subject_classes,
             other_classes,
-            other_mask,
+            other_tree: RTree::bulk_load(
+                other
+                    .index
+                    .tree()
+                    .iter()
+                    .filter(|e| other_mask[e.data as usize])
+                    .cloned()
+                    .collect(),
+            ),
         };
         let mut order: Vec<usize> = (0..subject.data.features.len())
             .filter(|&i| subject_mask[i])

@@ -179,7 +179,7 @@ pub fn overlap_layer(
     detail: bool,
 ) -> LayerOverlap {
     let grid = &bp.grid;
-    let prepared = layer.prepared(grid, &bp.zone);
+    let prepared = layer.prepared(grid);
     // Convex sites (most are) are clipped directly; others go through the exact overlay.
     let convex = ConvexSite::new(site, grid);
     let mut features = Vec::new();
@@ -200,10 +200,7 @@ pub fn overlap_layer(
                     continue;
                 };
                 converted = PreparedPoly {
-                    ellipsoidal_m2: f
-                        .geom
-                        .as_polygons()
-                        .map_or(0.0, |mp| area::ellipsoidal_area(mp, &bp.zone)),
+                    ellipsoidal_m2: std::sync::OnceLock::new(),
                     area_m2: poly.area_m2(grid),
                     poly,
                     tiles: None,
@@ -216,7 +213,12 @@ pub fn overlap_layer(
             .as_ref()
             .is_some_and(|c| c.contains_rect(&prep.poly.bbox, grid));
         if inside {
-            (a, e) = (prep.area_m2, prep.ellipsoidal_m2);
+            let whole = prep.ellipsoidal_m2.get_or_init(|| {
+                f.geom
+                    .as_polygons()
+                    .map_or(0.0, |mp| area::ellipsoidal_area(mp, &bp.zone))
+            });
+            (a, e) = (prep.area_m2, *whole);
         }
         for part in prep.parts(site.bbox).filter(|_| !inside) {
             if !part.bbox.intersects(&site.bbox) {
@@ -275,7 +277,9 @@ pub fn overlap_layer(
             .then_with(|| a.feature_id.cmp(&b.feature_id))
     });
     // A site meets a handful of classes: a linear scan, keys borrowed until the end.
-    let mut by_class: Vec<((&str, &str), (f64, f64))> = Vec::new();
+    // ((code, name), (planar, ellipsoidal))
+    type ClassSums<'a> = ((&'a str, &'a str), (f64, f64));
+    let mut by_class: Vec<ClassSums> = Vec::new();
     for f in &features {
         let key = (f.class_code.as_str(), f.class_name.as_str());
         let i = match by_class.iter().position(|(k, _)| *k == key) {
