@@ -150,14 +150,8 @@ fn crossing(e0: Coord<f64>, e1: Coord<f64>, p: Coord<f64>, q: Coord<f64>) -> Coo
 mod tests {
     use super::*;
     use crate::overlay::intersection;
-    use geo::{MultiPolygon, Rect, coord, polygon};
-
-    fn grid() -> Grid {
-        Grid::for_bbox(&Rect::new(
-            coord! {x: 500_000.0, y: 2_400_000.0},
-            coord! {x: 700_000.0, y: 2_500_000.0},
-        ))
-    }
+    use crate::overlay::tests::grid;
+    use geo::{MultiPolygon, coord, polygon};
 
     fn ip(p: geo::Polygon<f64>, g: &Grid) -> IntPoly {
         IntPoly::from_multipolygon(&MultiPolygon(vec![p]), g).expect("polygon")

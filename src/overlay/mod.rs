@@ -289,11 +289,12 @@ pub fn unary_union(a: &IntPoly) -> Result<Piece, String> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use geo::{Area, BooleanOps, Rect, coord, polygon};
 
-    fn grid() -> Grid {
+    /// A grid over the CM 111°E zone around 阳东, shared by the kernel's unit tests.
+    pub(crate) fn grid() -> Grid {
         Grid::for_bbox(&Rect::new(
             coord! {x: 500_000.0, y: 2_400_000.0},
             coord! {x: 700_000.0, y: 2_500_000.0},

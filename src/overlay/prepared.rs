@@ -150,14 +150,11 @@ impl PreparedLayer {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use geo::{Rect, coord};
+    use geo::coord;
 
     #[test]
     fn tile_pieces_add_up_to_the_polygon() {
-        let grid = Grid::for_bbox(&Rect::new(
-            coord! {x: 500_000.0, y: 2_400_000.0},
-            coord! {x: 700_000.0, y: 2_500_000.0},
-        ));
+        let grid = crate::overlay::tests::grid();
         // A wavy ring of 2 000 vertices around (600 000, 2 420 000), radius 1–1.6 km, with a hole.
         let shell: Vec<(f64, f64)> = (0..2_000)
             .map(|i| {
