@@ -20,17 +20,7 @@ pg_install
 [ -x /usr/bin/time ] && command -v bc >/dev/null ||
   { $PG_SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $PG_SUDO apt-get install -y -qq time bc >/dev/null; }
 
-[ -n "${NO_BUILD:-}" ] || cargo build --release -q   # NO_BUILD=1: use target/release/lantu as it is
-mkdir -p "$DIR"
-if [ ! -f "$DIR/data/blueprint.toml" ]; then
-  "$BIN" sample --out "$DIR/data" --parcels "$PARCELS"
-fi
-if [ ! -f "$DIR/store/catalog.sqlite" ]; then
-  "$BIN" import --manifest "$DIR/data/blueprint.toml" --store "$DIR/store" >/dev/null
-fi
-for l in kg gzq yjjbnt czkfbj; do
-  [ -f "$DIR/$l.gpkg" ] || "$BIN" export --store "$DIR/store" --layer "$l" --format gpkg --class-flags --out "$DIR/$l.gpkg" >/dev/null
-done
+district_data "$DIR" "$BIN" "$PARCELS"
 
 trap pg_stop EXIT
 pg_start

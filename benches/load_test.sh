@@ -42,17 +42,7 @@ if ! command -v wrk >/dev/null || ! command -v curl >/dev/null || ! command -v j
 fi
 [ "$PG" = 1 ] && pg_install
 
-[ -n "${NO_BUILD:-}" ] || cargo build --release -q   # NO_BUILD=1: use target/release/lantu as it is
-mkdir -p "$DIR"
-if [ ! -f "$DIR/data/blueprint.toml" ]; then
-  "$BIN" sample --out "$DIR/data" --parcels "${PARCELS:-100000}"
-fi
-if [ ! -f "$DIR/store/catalog.sqlite" ]; then
-  "$BIN" import --manifest "$DIR/data/blueprint.toml" --store "$DIR/store" >/dev/null
-fi
-for l in kg gzq yjjbnt czkfbj; do
-  [ -f "$DIR/$l.gpkg" ] || "$BIN" export --store "$DIR/store" --layer "$l" --format gpkg --class-flags --out "$DIR/$l.gpkg" >/dev/null
-done
+district_data "$DIR" "$BIN" "${PARCELS:-100000}"
 rm -rf "$OUT"
 mkdir -p "$OUT"
 

@@ -8,6 +8,9 @@
 #   pg_start                   initdb + start on $PGPORT (default 55432); exports PGHOST, PGPORT, …
 #   pg_load_layers DIR L...    ogr2ogr DIR/L.gpkg into table L (GiST index), then VACUUM ANALYZE
 #   pg_stop                    stops the cluster and removes its directory (call it from a trap)
+#   district_data DIR BIN N    the district set both scripts measure: builds lantu unless NO_BUILD
+#                              is set, generates N parcels into DIR/data, imports DIR/store and
+#                              exports the four compared layers as DIR/L.gpkg (each step once)
 
 PGBIN=/usr/lib/postgresql/15/bin
 PG_SUDO=$([ "$(id -u)" -eq 0 ] || echo sudo)
@@ -61,4 +64,19 @@ pg_stop() {
     rm -rf "$PG_TMP"
     PG_TMP=""
   fi
+}
+
+district_data() {
+  local dir=$1 bin=$2 parcels=$3
+  [ -n "${NO_BUILD:-}" ] || cargo build --release -q   # NO_BUILD=1: use the binary as it is
+  mkdir -p "$dir"
+  if [ ! -f "$dir/data/blueprint.toml" ]; then
+    "$bin" sample --out "$dir/data" --parcels "$parcels"
+  fi
+  if [ ! -f "$dir/store/catalog.sqlite" ]; then
+    "$bin" import --manifest "$dir/data/blueprint.toml" --store "$dir/store" >/dev/null
+  fi
+  for l in kg gzq yjjbnt czkfbj; do
+    [ -f "$dir/$l.gpkg" ] || "$bin" export --store "$dir/store" --layer "$l" --format gpkg --class-flags --out "$dir/$l.gpkg" >/dev/null
+  done
 }

@@ -262,6 +262,16 @@ pub enum Clause {
     Outside,
 }
 
+impl Clause {
+    /// As outputs and the API name it.
+    pub fn label(self) -> &'static str {
+        match self {
+            Clause::Overlaps => "overlaps",
+            Clause::Outside => "outside",
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Rule {
@@ -322,21 +332,31 @@ pub struct RuleSet {
 impl RuleSet {
     /// Every layer the rules read: subjects, others and the flag layers.
     pub fn layers(&self) -> Vec<String> {
+        self.layers_of(&self.rules)
+    }
+
+    /// The layers `rules` read: their subjects and others, and the flag layers when one of them
+    /// flags its pieces.
+    pub fn layers_of<'a>(&self, rules: impl IntoIterator<Item = &'a Rule>) -> Vec<String> {
         let mut out: Vec<String> = Vec::new();
-        let flags = [
-            &self.flags.farmland,
-            &self.flags.red_line,
-            &self.flags.boundary,
-        ];
-        let ids = self
-            .rules
-            .iter()
-            .flat_map(|r| [&r.subject.layer, &r.other().layer])
-            .chain(flags.into_iter().flatten());
-        for id in ids {
+        let mut add = |id: &String| {
             if !out.contains(id) {
                 out.push(id.clone());
             }
+        };
+        let mut flagged = false;
+        for r in rules {
+            add(&r.subject.layer);
+            add(&r.other().layer);
+            flagged |= r.flags;
+        }
+        if flagged {
+            let flags = [
+                &self.flags.farmland,
+                &self.flags.red_line,
+                &self.flags.boundary,
+            ];
+            flags.into_iter().flatten().for_each(add);
         }
         out
     }
@@ -356,6 +376,14 @@ impl RuleSet {
             reason: e.to_string(),
         })?;
         RuleSet::parse(&text, &path.display().to_string())
+    }
+
+    /// The rules the blueprint's manifest names, else the built-in default.
+    pub fn for_blueprint(meta: &crate::store::BlueprintVersion) -> Result<RuleSet, RuleError> {
+        match meta.setting_path("rules") {
+            Some(p) => RuleSet::load(p),
+            None => RuleSet::default_rules(),
+        }
     }
 
     pub fn default_rules() -> Result<RuleSet, RuleError> {

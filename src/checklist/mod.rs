@@ -162,6 +162,16 @@ impl Template {
         Template::parse(&text, &path.display().to_string())
     }
 
+    /// The template the blueprint's manifest names, else the built-in default.
+    pub fn for_blueprint(
+        meta: &crate::store::BlueprintVersion,
+    ) -> Result<Template, ChecklistError> {
+        match meta.setting_path("checklist") {
+            Some(p) => Template::load(p),
+            None => Template::default_template(),
+        }
+    }
+
     pub fn default_template() -> Result<Template, ChecklistError> {
         Template::parse(DEFAULT_TEMPLATE, "data/checklist/default.toml")
     }

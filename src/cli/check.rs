@@ -110,18 +110,9 @@ fn check_one(
 }
 
 fn template_for(a: &CheckArgs, bp: &Blueprint) -> anyhow::Result<Template> {
-    let path = a.template.clone().or_else(|| {
-        bp.meta
-            .settings
-            .get("checklist")
-            .and_then(|v| v.as_str())
-            .filter(|p| !p.is_empty())
-            .map(PathBuf::from)
-            .filter(|p| p.exists())
-    });
-    Ok(match path {
-        Some(p) => Template::load(&p)?,
-        None => Template::default_template()?,
+    Ok(match &a.template {
+        Some(p) => Template::load(p)?,
+        None => Template::for_blueprint(&bp.meta)?,
     })
 }
 

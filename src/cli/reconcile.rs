@@ -75,12 +75,7 @@ pub fn reconcile(a: ReconcileArgs) -> anyhow::Result<ExitCode> {
     let meta = a.store.blueprint(&store)?;
     let rules = match &a.rules {
         Some(p) => RuleSet::load(p)?,
-        None => match meta.settings.get("rules").and_then(|v| v.as_str()) {
-            Some(p) if !p.is_empty() && std::path::Path::new(p).exists() => {
-                RuleSet::load(std::path::Path::new(p))?
-            }
-            _ => RuleSet::default_rules()?,
-        },
+        None => RuleSet::for_blueprint(&meta)?,
     };
     let mut policy = rules.sliver;
     if let Some(v) = a.min_area_m2 {

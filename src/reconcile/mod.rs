@@ -665,24 +665,7 @@ pub fn reconcile(
         red_line: flag_layer(&rules.flags.red_line),
         boundary: flag_layer(&rules.flags.boundary),
     };
-    let mut needed: Vec<String> = Vec::new();
-    for r in &runnable {
-        for l in [&r.subject.layer, &r.other().layer] {
-            if !needed.contains(l) {
-                needed.push(l.clone());
-            }
-        }
-        if r.flags {
-            for l in [&flags.farmland, &flags.red_line, &flags.boundary]
-                .into_iter()
-                .flatten()
-            {
-                if !needed.iter().any(|n| n == l.id()) {
-                    needed.push(l.id().to_string());
-                }
-            }
-        }
-    }
+    let needed = rules.layers_of(&runnable);
     let mut ints = HashMap::new();
     let mut classified = HashMap::new();
     for id in &needed {
@@ -768,10 +751,7 @@ pub fn reconcile(
             severity: rule.severity.label().to_string(),
             subject_layer: subject.id().to_string(),
             other_layer: other.id().to_string(),
-            clause: match rule.clause() {
-                Clause::Overlaps => "overlaps".into(),
-                Clause::Outside => "outside".into(),
-            },
+            clause: rule.clause().label().to_string(),
             subject_features: order.len() as u64,
             ..RuleStats::default()
         };

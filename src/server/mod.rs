@@ -88,16 +88,7 @@ impl AppState {
         auth::ensure_schema(&store)?;
         crate::reconcile::ledger::ensure_schema(&store.conn()).map_err(ApiError::from)?;
         crate::checklist::registry::ensure_schema(&store)?;
-        let template = match blueprint
-            .meta
-            .settings
-            .get("checklist")
-            .and_then(|v| v.as_str())
-            .filter(|p| !p.is_empty() && std::path::Path::new(p).exists())
-        {
-            Some(p) => Template::load(std::path::Path::new(p))?,
-            None => Template::default_template()?,
-        };
+        let template = Template::for_blueprint(&blueprint.meta)?;
         Ok(AppState {
             store,
             blueprint: Arc::new(RwLock::new(Arc::new(blueprint))),

@@ -168,22 +168,43 @@ thread_local! {
     static SCRATCH: std::cell::RefCell<ClipScratch> = std::cell::RefCell::new(ClipScratch::default());
 }
 
+/// A site on the kernel's grid, made once per check and shared by every layer it meets.
+pub struct SiteShape {
+    pub poly: IntPoly,
+    pub rect: geo::Rect<f64>,
+    /// The site's area, denominator of every share.
+    pub area_m2: f64,
+    /// Convex sites (most are) are clipped directly; others go through the exact overlay.
+    convex: Option<ConvexSite>,
+}
+
+impl SiteShape {
+    pub fn new(site: &MultiPolygon<f64>, grid: &overlay::Grid, area_m2: f64) -> Option<SiteShape> {
+        let poly = IntPoly::from_multipolygon(site, grid)?;
+        let rect = geo::BoundingRect::bounding_rect(site)?;
+        let convex = ConvexSite::new(&poly, grid);
+        Some(SiteShape {
+            poly,
+            rect,
+            area_m2,
+            convex,
+        })
+    }
+}
+
 /// Overlaps of the site with one polygon layer, through the exact kernel.
 pub fn overlap_layer(
     bp: &Blueprint,
     layer: &LoadedLayer,
-    site: &IntPoly,
-    site_rect: &geo::Rect<f64>,
-    site_area: f64,
+    shape: &SiteShape,
     min_overlap_m2: f64,
     detail: bool,
 ) -> LayerOverlap {
     let grid = &bp.grid;
     let prepared = layer.prepared(grid);
-    // Convex sites (most are) are clipped directly; others go through the exact overlay.
-    let convex = ConvexSite::new(site, grid);
+    let (site, site_area, convex) = (&shape.poly, shape.area_m2, &shape.convex);
     let mut features = Vec::new();
-    for j in layer.index.candidates(site_rect) {
+    for j in layer.index.candidates(&shape.rect) {
         let f = &layer.data.features[j];
         let converted;
         let prep = match prepared
@@ -451,12 +472,10 @@ fn clipped_length(lines: &MultiLineString<f64>, site: &MultiPolygon<f64>) -> f64
 fn assessment_layer(
     bp: &Blueprint,
     layer: &LoadedLayer,
-    site: &IntPoly,
-    site_rect: &geo::Rect<f64>,
-    site_area: f64,
+    shape: &SiteShape,
     params: &SiteParams,
 ) -> Vec<AssessmentHit> {
-    let overlap = overlap_layer(bp, layer, site, site_rect, site_area, 0.01, true);
+    let overlap = overlap_layer(bp, layer, shape, 0.01, true);
     overlap
         .features
         .into_iter()
@@ -504,45 +523,43 @@ pub fn overlaps(
     site: &MultiPolygon<f64>,
     layers: &[&LoadedLayer],
 ) -> Vec<LayerOverlap> {
-    let Some(ip) = IntPoly::from_multipolygon(site, &bp.grid) else {
+    let Some(mut shape) = SiteShape::new(site, &bp.grid, 0.0) else {
         return Vec::new();
     };
-    let Some(rect) = geo::BoundingRect::bounding_rect(site) else {
-        return Vec::new();
-    };
-    let site_area = ip.area_m2(&bp.grid);
+    shape.area_m2 = shape.poly.area_m2(&bp.grid);
     layers
         .iter()
-        .map(|l| overlap_layer(bp, l, &ip, &rect, site_area, 0.01, false))
+        .map(|l| overlap_layer(bp, l, &shape, 0.01, false))
         .collect()
 }
 
 /// Analyses a site against every layer of the blueprint.
 pub fn analyse(bp: &Blueprint, site: &Site, params: &SiteParams) -> SiteAnalysis {
     let started = Instant::now();
-    let grid = &bp.grid;
-    let ip = IntPoly::from_multipolygon(&site.geometry, grid);
-    let rect = geo::BoundingRect::bounding_rect(&site.geometry);
     let site_area = site.geometry.unsigned_area();
     let mut overlaps = Vec::new();
     let mut proximity = Vec::new();
     let mut assessments = Vec::new();
-    if let (Some(ip), Some(rect)) = (ip.as_ref(), rect) {
+    if let Some(shape) = SiteShape::new(&site.geometry, &bp.grid, site_area) {
         for layer in &bp.layers {
             if layer.role() == LayerRole::Site {
                 continue;
             }
             match (layer.data.kind, layer.role()) {
                 (GeomKind::Polygon, LayerRole::Assessment) => {
-                    assessments.extend(assessment_layer(bp, layer, ip, &rect, site_area, params));
+                    assessments.extend(assessment_layer(bp, layer, &shape, params));
                 }
                 (GeomKind::Polygon, _) => {
-                    let o =
-                        overlap_layer(bp, layer, ip, &rect, site_area, params.min_overlap_m2, true);
-                    overlaps.push(o);
+                    overlaps.push(overlap_layer(
+                        bp,
+                        layer,
+                        &shape,
+                        params.min_overlap_m2,
+                        true,
+                    ));
                 }
                 (GeomKind::Point | GeomKind::Line, _) => {
-                    proximity.extend(proximity_layer(layer, &site.geometry, &rect, params));
+                    proximity.extend(proximity_layer(layer, &site.geometry, &shape.rect, params));
                 }
             }
         }

@@ -122,6 +122,16 @@ pub struct BlueprintVersion {
 }
 
 impl BlueprintVersion {
+    /// A file the manifest named in its settings (`rules`, `checklist`), if it is still there.
+    pub fn setting_path(&self, key: &str) -> Option<&Path> {
+        self.settings
+            .get(key)
+            .and_then(|v| v.as_str())
+            .filter(|p| !p.is_empty())
+            .map(Path::new)
+            .filter(|p| p.exists())
+    }
+
     pub fn layer(&self, id: &str) -> Option<&LayerVersion> {
         self.layers.iter().find(|l| l.layer_id == id)
     }

@@ -167,13 +167,7 @@ pub async fn start(
         Some(text) => {
             RuleSet::parse(text, "request").map_err(|e| ApiError::unprocessable(e.to_string()))?
         }
-        None => match bp.meta.settings.get("rules").and_then(|v| v.as_str()) {
-            Some(p) if !p.is_empty() && std::path::Path::new(p).exists() => {
-                RuleSet::load(std::path::Path::new(p))
-                    .map_err(|e| ApiError::internal(e.to_string()))?
-            }
-            _ => RuleSet::default_rules().map_err(|e| ApiError::internal(e.to_string()))?,
-        },
+        None => RuleSet::for_blueprint(&bp.meta).map_err(|e| ApiError::internal(e.to_string()))?,
     };
     let mut policy = rules.sliver;
     for (v, slot) in [

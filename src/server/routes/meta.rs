@@ -113,13 +113,8 @@ pub async fn rules(
 ) -> Result<Json<Vec<RuleInfo>>, ApiError> {
     caller.require(Permission::Read)?;
     let bp = state.blueprint();
-    let set = match bp.meta.settings.get("rules").and_then(|v| v.as_str()) {
-        Some(p) if !p.is_empty() && std::path::Path::new(p).exists() => {
-            crate::rules::RuleSet::load(std::path::Path::new(p))
-        }
-        _ => crate::rules::RuleSet::default_rules(),
-    }
-    .map_err(|e| ApiError::internal(e.to_string()))?;
+    let set = crate::rules::RuleSet::for_blueprint(&bp.meta)
+        .map_err(|e| ApiError::internal(e.to_string()))?;
     Ok(Json(
         set.rules
             .iter()
@@ -131,10 +126,7 @@ pub async fn rules(
                 severity: r.severity.label().to_string(),
                 subject_layer: r.subject.layer.clone(),
                 other_layer: r.other().layer.clone(),
-                clause: match r.clause() {
-                    crate::rules::Clause::Overlaps => "overlaps".to_string(),
-                    crate::rules::Clause::Outside => "outside".to_string(),
-                },
+                clause: r.clause().label().to_string(),
             })
             .collect(),
     ))
