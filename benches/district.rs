@@ -215,8 +215,14 @@ fn main() -> anyhow::Result<()> {
         for s in sites.iter().take(200) {
             site::overlaps(&bp, &s.geometry, &layers);
         }
-        let mut lat: Vec<f64> = sites
-            .iter()
+        // LANTU_BENCH_SITE_REPEAT=N times the whole set N times (for a profiler); the figures
+        // are of all N passes.
+        let repeat: usize = std::env::var("LANTU_BENCH_SITE_REPEAT")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(1);
+        let mut lat: Vec<f64> = std::iter::repeat_n(&sites, repeat)
+            .flatten()
             .map(|s| {
                 let t = Instant::now();
                 let o = site::overlaps(&bp, &s.geometry, &layers);

@@ -294,11 +294,24 @@ pub fn union_rect(a: Rect<f64>, b: Rect<f64>) -> Rect<f64> {
 /// R-tree entry: the feature's envelope and its index in the layer.
 pub type IndexEntry = GeomWithData<Rectangle<[f64; 2]>, u32>;
 
+/// Node size of the layer R-trees. rstar's default (6) makes a 100 000-feature tree seven levels
+/// deep; wider nodes halve the nodes a site query visits, each a cache miss, and bulk loading
+/// keeps them full.
+#[derive(Debug, Clone, Copy)]
+pub struct WideNodes;
+
+impl rstar::RTreeParams for WideNodes {
+    const MIN_SIZE: usize = 8;
+    const MAX_SIZE: usize = 16;
+    const REINSERTION_COUNT: usize = 4;
+    type DefaultInsertionStrategy = rstar::RStarInsertionStrategy;
+}
+
 /// A bulk-loaded R-tree over a layer's feature envelopes. `RTree` is `Sync`, so one tree is
 /// shared by every rayon worker.
 #[derive(Debug)]
 pub struct LayerIndex {
-    tree: RTree<IndexEntry>,
+    tree: RTree<IndexEntry, WideNodes>,
 }
 
 impl LayerIndex {
@@ -317,7 +330,7 @@ impl LayerIndex {
             })
             .collect();
         LayerIndex {
-            tree: RTree::bulk_load(entries),
+            tree: RTree::bulk_load_with_params(entries),
         }
     }
 
@@ -329,7 +342,7 @@ impl LayerIndex {
             .map(|e| e.data as usize)
     }
 
-    pub fn tree(&self) -> &RTree<IndexEntry> {
+    pub fn tree(&self) -> &RTree<IndexEntry, WideNodes> {
         &self.tree
     }
 

@@ -205,7 +205,7 @@ pub struct LoadedLayer {
     pub data: LayerData,
     pub index: LayerIndex,
     /// The polygons on the kernel's grid, made on first use by a site check.
-    prepared: OnceLock<PreparedLayer>,
+    prepared: OnceLock<Option<PreparedLayer>>,
     /// Class code → name in the layer's class system, for every code the layer holds.
     class_names: OnceLock<std::collections::HashMap<String, String>>,
 }
@@ -260,18 +260,16 @@ impl LoadedLayer {
 
     /// The layer's polygons prepared on `grid` for repeated overlays (cached; a layer shared by
     /// blueprint versions of different extents prepares for the first grid and answers `None`
-    /// for another, whose callers convert per query).
+    /// for another, whose callers convert per query, as for a layer too large to prepare).
     pub fn prepared(&self, grid: &Grid) -> Option<&PreparedLayer> {
-        let p = self.prepared.get_or_init(|| {
-            let polys: Vec<Option<&geo::MultiPolygon<f64>>> = self
-                .data
-                .features
-                .iter()
-                .map(|f| f.geom.as_polygons())
-                .collect();
-            PreparedLayer::new(&polys, *grid)
-        });
-        (p.grid == *grid).then_some(p)
+        self.prepared
+            .get_or_init(|| {
+                PreparedLayer::new(&self.data.features, *grid, |c| {
+                    self.class_name(c).to_string()
+                })
+            })
+            .as_ref()
+            .filter(|p| p.grid == *grid)
     }
 }
 

@@ -154,7 +154,7 @@ fn write_overlaps_csv(path: &Path, results: &[Checked]) -> anyhow::Result<usize>
                     r.analysis.site_id.as_str(),
                     l.layer.as_str(),
                     f.feature_id.as_str(),
-                    f.class_code.as_str(),
+                    &f.class_code,
                     &format!("{:.3}", f.area_m2),
                     &format!("{:.3}", f.ellipsoidal_area_m2),
                     &format!("{:.6}", f.share_of_site),

@@ -11,7 +11,6 @@
 use geo::Coord;
 use i_overlay::i_float::int::point::IntPoint;
 
-use super::clip::Ring;
 use super::{Grid, IntPoly};
 
 /// A convex site, counter-clockwise, in coordinates relative to `origin`.
@@ -58,14 +57,7 @@ impl ConvexSite {
     /// Whether the rectangle `r` (on the grid) lies inside the site: then so does everything
     /// in it, and a polygon with this bounding box is its own intersection with the site.
     pub fn contains_rect(&self, r: &super::IRect, grid: &Grid) -> bool {
-        let lo = grid.to_f64(IntPoint::new(r.min_x, r.min_y)) - self.origin;
-        let hi = grid.to_f64(IntPoint::new(r.max_x, r.max_y)) - self.origin;
-        let corners = [
-            lo,
-            Coord { x: hi.x, y: lo.y },
-            hi,
-            Coord { x: lo.x, y: hi.y },
-        ];
+        let corners = self.corners(r, grid);
         let n = self.pts.len();
         (0..n).all(|i| {
             let (e0, e1) = (self.pts[i], self.pts[(i + 1) % n]);
@@ -73,24 +65,40 @@ impl ConvexSite {
         })
     }
 
-    /// Clips `rings` (shells counter-clockwise, holes clockwise) to the site and returns the
-    /// signed area of the intersection in m². Each clipped ring is handed to `each_ring` in
-    /// absolute coordinates, open (for the ellipsoidal area). `scratch` is reused across calls.
-    pub fn clip(
+    /// Clips the rings of a part (shells counter-clockwise, holes clockwise) whose bounding box
+    /// is `bbox` to the site and returns the signed area of the intersection in m². Each
+    /// clipped ring is handed to `each_ring` in absolute coordinates, open (for the ellipsoidal
+    /// area). `scratch` is reused across calls.
+    ///
+    /// The part's bounding box decides per site edge first: a box wholly inside an edge's
+    /// half-plane cannot be cut by it (the usual case: a parcel on the site's border crosses one
+    /// or two of its edges), and a box wholly outside one edge leaves nothing.
+    pub fn clip<'r>(
         &self,
-        rings: &[Ring],
+        rings: impl IntoIterator<Item = &'r [IntPoint<i64>]>,
+        bbox: &super::IRect,
         grid: &Grid,
         scratch: &mut ClipScratch,
         mut each_ring: impl FnMut(&[Coord<f64>]),
     ) -> f64 {
-        let mut total = 0.0;
-        let ClipScratch { a, b } = scratch;
+        let ClipScratch { a, b, cutting } = scratch;
         let n = self.pts.len();
+        let corners = self.corners(bbox, grid);
+        cutting.clear();
+        for i in 0..n {
+            let (e0, e1) = (self.pts[i], self.pts[(i + 1) % n]);
+            let inside = corners.iter().filter(|c| cross(e0, e1, **c) >= 0.0).count();
+            match inside {
+                0 => return 0.0,
+                4 => {}
+                _ => cutting.push((e0, e1)),
+            }
+        }
+        let mut total = 0.0;
         for ring in rings {
             a.clear();
             a.extend(ring.iter().map(|p| grid.to_f64(*p) - self.origin));
-            for i in 0..n {
-                let (e0, e1) = (self.pts[i], self.pts[(i + 1) % n]);
+            for &(e0, e1) in cutting.iter() {
                 b.clear();
                 let Some(&last) = a.last() else { break };
                 let mut prev = last;
@@ -127,6 +135,18 @@ impl ConvexSite {
         }
         total
     }
+
+    /// The corners of `r`, relative to the site's origin, counter-clockwise.
+    fn corners(&self, r: &super::IRect, grid: &Grid) -> [Coord<f64>; 4] {
+        let lo = grid.to_f64(IntPoint::new(r.min_x, r.min_y)) - self.origin;
+        let hi = grid.to_f64(IntPoint::new(r.max_x, r.max_y)) - self.origin;
+        [
+            lo,
+            Coord { x: hi.x, y: lo.y },
+            hi,
+            Coord { x: lo.x, y: hi.y },
+        ]
+    }
 }
 
 /// Buffers of [`ConvexSite::clip`], kept by the caller across pairs.
@@ -134,6 +154,8 @@ impl ConvexSite {
 pub struct ClipScratch {
     a: Vec<Coord<f64>>,
     b: Vec<Coord<f64>>,
+    /// The site edges that cut the current part.
+    cutting: Vec<(Coord<f64>, Coord<f64>)>,
 }
 
 /// Where segment p→q crosses the line through e0→e1 (p and q lie on opposite sides).
@@ -237,7 +259,13 @@ mod tests {
             let other = ip(geo::Polygon::new(shell.into(), vec![hole.into()]), &g);
             let (piece, _) = intersection(&site, &other, &g).expect("overlay");
             let mut scratch = ClipScratch::default();
-            let fast = convex.clip(&other.rings, &g, &mut scratch, |_| {});
+            let fast = convex.clip(
+                other.rings.iter().map(Vec::as_slice),
+                &other.bbox,
+                &g,
+                &mut scratch,
+                |_| {},
+            );
             let exact = piece.area_m2(&g);
             assert!(
                 (fast - exact).abs() < 1e-7,

@@ -77,6 +77,8 @@ pub struct AppState {
     pub tiles: Arc<tiles::TileCache>,
     pub metrics: Arc<metrics::Metrics>,
     pub template: Arc<Template>,
+    /// API keys already checked (see [`auth::KEY_CACHE_TTL`]).
+    pub keys: Arc<auth::KeyCache>,
 }
 
 impl AppState {
@@ -98,6 +100,7 @@ impl AppState {
             tiles: Arc::new(tiles::TileCache::new(20_000)),
             metrics: Arc::new(metrics::Metrics::default()),
             template: Arc::new(template),
+            keys: Arc::new(auth::KeyCache::default()),
         })
     }
 

@@ -15,6 +15,7 @@
 pub mod input;
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::time::Instant;
 
 use geo::{
@@ -27,7 +28,7 @@ use crate::blueprint::{Blueprint, LoadedLayer};
 use crate::geometry::area;
 use crate::layer::{Geom, GeomKind, LayerRole, Value};
 use crate::overlay::convex::{ClipScratch, ConvexSite};
-use crate::overlay::prepared::PreparedPoly;
+use crate::overlay::prepared::PreparedLayer;
 use crate::overlay::{self, IntPoly};
 
 /// A candidate site in the working CRS.
@@ -63,8 +64,9 @@ impl SiteParams {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FeatureOverlap {
     pub feature_id: String,
-    pub class_code: String,
-    pub class_name: String,
+    /// Shared with the layer's class table (a site meets a handful of classes).
+    pub class_code: Arc<str>,
+    pub class_name: Arc<str>,
     pub area_m2: f64,
     pub ellipsoidal_area_m2: f64,
     /// Share of the site's area, 0–1.
@@ -165,7 +167,12 @@ fn semantic_fields(layer: &LoadedLayer, i: usize) -> BTreeMap<String, Value> {
 
 thread_local! {
     /// Buffers of the convex clip, reused by every pair a worker thread clips.
-    static SCRATCH: std::cell::RefCell<ClipScratch> = std::cell::RefCell::new(ClipScratch::default());
+    static SCRATCH: std::cell::Cell<ClipScratch> = std::cell::Cell::new(ClipScratch::default());
+}
+
+thread_local! {
+    /// The candidate features of the layer being checked, reused across checks.
+    static CANDIDATES: std::cell::Cell<Vec<usize>> = const { std::cell::Cell::new(Vec::new()) };
 }
 
 /// A site on the kernel's grid, made once per check and shared by every layer it meets.
@@ -176,6 +183,8 @@ pub struct SiteShape {
     pub area_m2: f64,
     /// Convex sites (most are) are clipped directly; others go through the exact overlay.
     convex: Option<ConvexSite>,
+    /// The ellipsoidal-area series at the site's centre, shared by every piece clipped to it.
+    scale: area::LocalScale,
 }
 
 impl SiteShape {
@@ -185,6 +194,7 @@ impl SiteShape {
         let convex = ConvexSite::new(&poly, grid);
         Some(SiteShape {
             poly,
+            scale: area::LocalScale::at(rect.center().y),
             rect,
             area_m2,
             convex,
@@ -204,57 +214,61 @@ pub fn overlap_layer(
     let prepared = layer.prepared(grid);
     let (site, site_area, convex) = (&shape.poly, shape.area_m2, &shape.convex);
     let mut features = Vec::new();
-    for j in layer.index.candidates(&shape.rect) {
+    // A layer shared with a blueprint on another grid is prepared per feature, per query.
+    let mut single = None;
+    let mut scratch = SCRATCH.take();
+    let mut candidates = CANDIDATES.take();
+    candidates.clear();
+    candidates.extend(layer.index.candidates(&shape.rect));
+    if let Some(p) = prepared {
+        p.warm(&candidates);
+    }
+    for &j in &candidates {
         let f = &layer.data.features[j];
-        let converted;
-        let prep = match prepared
-            .and_then(|p| p.polys.get(j))
-            .and_then(Option::as_ref)
-        {
-            Some(p) => p,
+        let (prepared, k) = match prepared {
+            Some(p) => (p, j),
             None => {
-                let Some(poly) = f
-                    .geom
-                    .as_polygons()
-                    .and_then(|mp| IntPoly::from_multipolygon(mp, grid))
-                else {
-                    continue;
-                };
-                converted = PreparedPoly {
-                    ellipsoidal_m2: std::sync::OnceLock::new(),
-                    area_m2: poly.area_m2(grid),
-                    poly,
-                    tiles: None,
-                };
-                &converted
+                let one = PreparedLayer::new(std::slice::from_ref(f), *grid, |c| {
+                    layer.class_name(c).to_string()
+                });
+                match one {
+                    Some(one) => (&*single.insert(one), 0),
+                    None => continue,
+                }
             }
+        };
+        let Some(prep) = prepared.poly(k) else {
+            continue;
         };
         let (mut a, mut e) = (0.0, 0.0);
         let inside = convex
             .as_ref()
-            .is_some_and(|c| c.contains_rect(&prep.poly.bbox, grid));
+            .is_some_and(|c| c.contains_rect(&prep.bbox, grid));
         if inside {
-            let whole = prep.ellipsoidal_m2.get_or_init(|| {
+            let whole = prep.ellipsoidal_m2(|| {
                 f.geom
                     .as_polygons()
                     .map_or(0.0, |mp| area::ellipsoidal_area(mp, &bp.zone))
             });
-            (a, e) = (prep.area_m2, *whole);
+            (a, e) = (prep.area_m2, whole);
         }
-        for part in prep.parts(site.bbox).filter(|_| !inside) {
-            if !part.bbox.intersects(&site.bbox) {
-                continue;
-            }
+        for part in prepared.parts(prep, site.bbox).filter(|_| !inside) {
             match &convex {
                 Some(c) => {
-                    a += SCRATCH.with_borrow_mut(|scratch| {
-                        c.clip(&part.rings, grid, scratch, |ring| {
-                            e += area::signed_ring_areas(ring, &bp.zone).ellipsoidal_m2;
-                        })
-                    });
+                    a += c.clip(
+                        prepared.rings(part),
+                        &part.bbox,
+                        grid,
+                        &mut scratch,
+                        |ring| {
+                            e += area::signed_ring_areas_near(ring, &bp.zone, &shape.scale)
+                                .ellipsoidal_m2;
+                        },
+                    );
                 }
                 None => {
-                    let Ok((piece, _)) = overlay::intersection(site, part, grid) else {
+                    let part = prepared.to_int_poly(part);
+                    let Ok((piece, _)) = overlay::intersection(site, &part, grid) else {
                         continue;
                     };
                     let pa = piece.area_m2(grid);
@@ -268,13 +282,14 @@ pub fn overlap_layer(
         if a < min_overlap_m2 {
             continue;
         }
-        let (code, name) = match &f.class {
-            Some(c) => (c.clone(), layer.class_name(c).to_string()),
-            None => (String::new(), String::new()),
-        };
+        let (code, name) = prepared
+            .class_index(prep)
+            .and_then(|k| prepared.class(k))
+            .cloned()
+            .unwrap_or_else(|| (Arc::from(""), Arc::from("")));
         let feature_area = prep.area_m2;
         features.push(FeatureOverlap {
-            feature_id: f.id.clone(),
+            feature_id: prepared.id(prep).to_string(),
             class_code: code,
             class_name: name,
             area_m2: a,
@@ -292,21 +307,27 @@ pub fn overlap_layer(
             },
         });
     }
+    CANDIDATES.set(candidates);
+    SCRATCH.set(scratch);
     features.sort_by(|a, b| {
         b.area_m2
             .total_cmp(&a.area_m2)
             .then_with(|| a.feature_id.cmp(&b.feature_id))
     });
-    // A site meets a handful of classes: a linear scan, keys borrowed until the end.
+    // A site meets a handful of classes: a linear scan; the names are shared with the layer's
+    // class table, so equal classes are usually the same allocation.
     // ((code, name), (planar, ellipsoidal))
-    type ClassSums<'a> = ((&'a str, &'a str), (f64, f64));
+    type ClassSums<'a> = ((&'a Arc<str>, &'a Arc<str>), (f64, f64));
+    let same = |a: &Arc<str>, b: &Arc<str>| Arc::ptr_eq(a, b) || a == b;
     let mut by_class: Vec<ClassSums> = Vec::new();
     for f in &features {
-        let key = (f.class_code.as_str(), f.class_name.as_str());
-        let i = match by_class.iter().position(|(k, _)| *k == key) {
+        let i = match by_class
+            .iter()
+            .position(|((c, n), _)| same(c, &f.class_code) && same(n, &f.class_name))
+        {
             Some(i) => i,
             None => {
-                by_class.push((key, (0.0, 0.0)));
+                by_class.push(((&f.class_code, &f.class_name), (0.0, 0.0)));
                 by_class.len() - 1
             }
         };
