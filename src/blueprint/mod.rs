@@ -206,8 +206,6 @@ pub struct LoadedLayer {
     pub index: LayerIndex,
     /// The polygons on the kernel's grid, made on first use by a site check.
     prepared: OnceLock<Option<PreparedLayer>>,
-    /// Class code → name in the layer's class system, for every code the layer holds.
-    class_names: OnceLock<std::collections::HashMap<String, String>>,
 }
 
 impl LoadedLayer {
@@ -230,44 +228,26 @@ impl LoadedLayer {
             data,
             index,
             prepared: OnceLock::new(),
-            class_names: OnceLock::new(),
         }
     }
 
     /// The name of a class code of this layer ("" when the layer has no class system or the
-    /// code is unknown); looked up once per distinct code.
-    pub fn class_name(&self, code: &str) -> &str {
-        let names = self.class_names.get_or_init(|| {
-            let system = self
-                .spec()
-                .class
-                .as_ref()
-                .and_then(|c| crate::codes::CodeTables::builtin().system(&c.system).ok());
-            let mut names = std::collections::HashMap::new();
-            if let Some(sys) = system {
-                for f in &self.data.features {
-                    if let Some(c) = &f.class
-                        && !names.contains_key(c)
-                    {
-                        names.insert(c.clone(), sys.classify(c).name);
-                    }
-                }
-            }
-            names
-        });
-        names.get(code).map(String::as_str).unwrap_or_default()
+    /// code is unknown). The prepared layer asks once per distinct code and keeps the answer.
+    pub fn class_name(&self, code: &str) -> String {
+        self.spec()
+            .class
+            .as_ref()
+            .and_then(|c| crate::codes::CodeTables::builtin().system(&c.system).ok())
+            .map(|sys| sys.classify(code).name)
+            .unwrap_or_default()
     }
 
-    /// The layer's polygons prepared on `grid` for repeated overlays (cached; a layer shared by
-    /// blueprint versions of different extents prepares for the first grid and answers `None`
-    /// for another, whose callers convert per query, as for a layer too large to prepare).
+    /// The layer's polygons prepared on `grid` (the grid of the blueprint that loaded it) for
+    /// repeated overlays, made on first use. `None` for a layer too large for the records'
+    /// 32-bit indices, or for another grid: callers then convert per query.
     pub fn prepared(&self, grid: &Grid) -> Option<&PreparedLayer> {
         self.prepared
-            .get_or_init(|| {
-                PreparedLayer::new(&self.data.features, *grid, |c| {
-                    self.class_name(c).to_string()
-                })
-            })
+            .get_or_init(|| PreparedLayer::new(&self.data.features, *grid, |c| self.class_name(c)))
             .as_ref()
             .filter(|p| p.grid == *grid)
     }

@@ -118,13 +118,6 @@ fn polygon_areas(p: &Polygon<f64>, zone: &GkZone) -> Areas {
     }
 }
 
-/// Signed planar and ellipsoidal area of one ring, open or closed (positive when
-/// counter-clockwise). Both are sums over edges, so rings of one polygon may be summed with their
-/// signs, and an edge walked both ways (the bridges of a Sutherland–Hodgman clip) cancels.
-pub fn signed_ring_areas(ring: &[Coord<f64>], zone: &GkZone) -> Areas {
-    ring_areas(ring, zone)
-}
-
 /// The scale series of one neighbourhood (a site and the pieces clipped to it), evaluated once
 /// at `northing` instead of at each ring's centroid. A ring `d` metres from it moves by the
 /// neglected `c₁″` term, about `(d/R)²·(x/R)²` of its area: 5e-13 at 300 m.
@@ -143,7 +136,10 @@ impl LocalScale {
     }
 }
 
-/// [`signed_ring_areas`] of a ring near `scale`'s northing.
+/// Signed planar and ellipsoidal area of one ring near `scale`'s northing, open or closed
+/// (positive when counter-clockwise). Both are sums over edges, so rings of one polygon may be
+/// summed with their signs, and an edge walked both ways (the bridges of a Sutherland–Hodgman
+/// clip) cancels.
 pub fn signed_ring_areas_near(ring: &[Coord<f64>], zone: &GkZone, scale: &LocalScale) -> Areas {
     let (Some(&origin), true) = (ring.first(), ring.len() >= 3) else {
         return ZERO;
@@ -637,7 +633,7 @@ mod tests {
             (680_000.0, 2_423_250.0, 50.0),
         ] {
             let ring = square(Coord { x: east, y: north }, half);
-            let own = signed_ring_areas(&ring.0, &z).ellipsoidal_m2;
+            let own = ring_areas(&ring.0, &z).ellipsoidal_m2;
             let near = signed_ring_areas_near(&ring.0, &z, &scale).ellipsoidal_m2;
             worst = worst.max(rel(near, own));
         }

@@ -58,11 +58,8 @@ impl ConvexSite {
     /// in it, and a polygon with this bounding box is its own intersection with the site.
     pub fn contains_rect(&self, r: &super::IRect, grid: &Grid) -> bool {
         let corners = self.corners(r, grid);
-        let n = self.pts.len();
-        (0..n).all(|i| {
-            let (e0, e1) = (self.pts[i], self.pts[(i + 1) % n]);
-            corners.iter().all(|c| cross(e0, e1, *c) >= 0.0)
-        })
+        self.edges()
+            .all(|(e0, e1)| corners_inside(e0, e1, &corners) == 4)
     }
 
     /// Clips the rings of a part (shells counter-clockwise, holes clockwise) whose bounding box
@@ -82,13 +79,10 @@ impl ConvexSite {
         mut each_ring: impl FnMut(&[Coord<f64>]),
     ) -> f64 {
         let ClipScratch { a, b, cutting } = scratch;
-        let n = self.pts.len();
         let corners = self.corners(bbox, grid);
         cutting.clear();
-        for i in 0..n {
-            let (e0, e1) = (self.pts[i], self.pts[(i + 1) % n]);
-            let inside = corners.iter().filter(|c| cross(e0, e1, **c) >= 0.0).count();
-            match inside {
+        for (e0, e1) in self.edges() {
+            match corners_inside(e0, e1, &corners) {
                 0 => return 0.0,
                 4 => {}
                 _ => cutting.push((e0, e1)),
@@ -136,6 +130,12 @@ impl ConvexSite {
         total
     }
 
+    /// The site's edges, counter-clockwise, relative to its origin.
+    fn edges(&self) -> impl Iterator<Item = (Coord<f64>, Coord<f64>)> + '_ {
+        let n = self.pts.len();
+        (0..n).map(move |i| (self.pts[i], self.pts[(i + 1) % n]))
+    }
+
     /// The corners of `r`, relative to the site's origin, counter-clockwise.
     fn corners(&self, r: &super::IRect, grid: &Grid) -> [Coord<f64>; 4] {
         let lo = grid.to_f64(IntPoint::new(r.min_x, r.min_y)) - self.origin;
@@ -147,6 +147,11 @@ impl ConvexSite {
             Coord { x: lo.x, y: hi.y },
         ]
     }
+}
+
+/// How many of a rectangle's corners lie on the inner side of (or on) the edge e0→e1.
+fn corners_inside(e0: Coord<f64>, e1: Coord<f64>, corners: &[Coord<f64>; 4]) -> usize {
+    corners.iter().filter(|c| cross(e0, e1, **c) >= 0.0).count()
 }
 
 /// Buffers of [`ConvexSite::clip`], kept by the caller across pairs.

@@ -180,12 +180,8 @@ pub fn revoke_key(store: &Store, id: i64, actor: &str) -> Result<bool, StoreErro
     Ok(n > 0)
 }
 
-/// The (name, role) of a valid key.
-pub fn lookup(store: &Store, key: &str) -> Result<Option<(String, Role)>, StoreError> {
-    lookup_hash(store, &hash(key))
-}
-
-fn lookup_hash(store: &Store, key_hash: &str) -> Result<Option<(String, Role)>, StoreError> {
+/// The (name, role) of a valid key, by its hash.
+fn lookup(store: &Store, key_hash: &str) -> Result<Option<(String, Role)>, StoreError> {
     let conn = store.conn();
     let row: Option<(String, String)> = conn
         .query_row(
@@ -305,7 +301,7 @@ impl FromRequestParts<AppState> for Caller {
                 }
                 let store = state.store.clone();
                 let looked_up = key_hash.clone();
-                let found = tokio::task::spawn_blocking(move || lookup_hash(&store, &looked_up))
+                let found = tokio::task::spawn_blocking(move || lookup(&store, &looked_up))
                     .await
                     .map_err(|e| ApiError::internal(e.to_string()))?
                     .map_err(ApiError::from)?;

@@ -168,9 +168,6 @@ fn semantic_fields(layer: &LoadedLayer, i: usize) -> BTreeMap<String, Value> {
 thread_local! {
     /// Buffers of the convex clip, reused by every pair a worker thread clips.
     static SCRATCH: std::cell::Cell<ClipScratch> = std::cell::Cell::new(ClipScratch::default());
-}
-
-thread_local! {
     /// The candidate features of the layer being checked, reused across checks.
     static CANDIDATES: std::cell::Cell<Vec<usize>> = const { std::cell::Cell::new(Vec::new()) };
 }
@@ -214,7 +211,7 @@ pub fn overlap_layer(
     let prepared = layer.prepared(grid);
     let (site, site_area, convex) = (&shape.poly, shape.area_m2, &shape.convex);
     let mut features = Vec::new();
-    // A layer shared with a blueprint on another grid is prepared per feature, per query.
+    // A layer `prepared` refused (too large for 32-bit indices) is prepared per feature, per query.
     let mut single = None;
     let mut scratch = SCRATCH.take();
     let mut candidates = CANDIDATES.take();
@@ -228,9 +225,8 @@ pub fn overlap_layer(
         let (prepared, k) = match prepared {
             Some(p) => (p, j),
             None => {
-                let one = PreparedLayer::new(std::slice::from_ref(f), *grid, |c| {
-                    layer.class_name(c).to_string()
-                });
+                let one =
+                    PreparedLayer::new(std::slice::from_ref(f), *grid, |c| layer.class_name(c));
                 match one {
                     Some(one) => (&*single.insert(one), 0),
                     None => continue,
@@ -314,20 +310,16 @@ pub fn overlap_layer(
             .total_cmp(&a.area_m2)
             .then_with(|| a.feature_id.cmp(&b.feature_id))
     });
-    // A site meets a handful of classes: a linear scan; the names are shared with the layer's
-    // class table, so equal classes are usually the same allocation.
+    // A site meets a handful of classes: a linear scan.
     // ((code, name), (planar, ellipsoidal))
     type ClassSums<'a> = ((&'a Arc<str>, &'a Arc<str>), (f64, f64));
-    let same = |a: &Arc<str>, b: &Arc<str>| Arc::ptr_eq(a, b) || a == b;
     let mut by_class: Vec<ClassSums> = Vec::new();
     for f in &features {
-        let i = match by_class
-            .iter()
-            .position(|((c, n), _)| same(c, &f.class_code) && same(n, &f.class_name))
-        {
+        let key = (&f.class_code, &f.class_name);
+        let i = match by_class.iter().position(|(k, _)| *k == key) {
             Some(i) => i,
             None => {
-                by_class.push(((&f.class_code, &f.class_name), (0.0, 0.0)));
+                by_class.push((key, (0.0, 0.0)));
                 by_class.len() - 1
             }
         };
