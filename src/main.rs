@@ -1,22 +1,46 @@
-//! The `lantu` command: import, export, inspect and (later) reconcile, check and serve.
+//! The `lantu` command. This front end links neither GDAL nor PROJ: their ~110 shared
+//! libraries take ~50 ms to load, which is most of a district-scale `lantu reconcile` run on
+//! the store's flat indexes. It runs `reconcile` itself unless the run imports a manifest or
+//! writes GeoJSON or Shapefile output, and replaces itself with `lantu-full` (installed next
+//! to it) for every other command, so both behave as one program.
 
+// The front end compiles the whole CLI but calls only the batch job; the linker drops the rest
+// (and with it every reference to GDAL and PROJ).
+#[allow(dead_code)]
 mod cli;
 
-use std::process::ExitCode;
+use std::os::unix::process::CommandExt;
+use std::process::{Command, ExitCode};
 
 use clap::Parser;
 
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+const FULL: &str = "lantu-full";
+
 fn main() -> ExitCode {
-    let args = cli::Cli::parse();
-    cli::init_logging(args.verbose);
-    match cli::run(args) {
-        Ok(code) => code,
-        Err(e) => {
-            eprintln!("error: {e:#}");
-            ExitCode::FAILURE
-        }
+    if let Ok(args) = cli::Cli::try_parse()
+        && let cli::Command::Reconcile(a) = args.command
+        && !a.needs_gis()
+    {
+        cli::init_logging(args.verbose);
+        return match cli::reconcile::reconcile(a, cli::reconcile::Gis::default()) {
+            Ok(code) => code,
+            Err(e) => {
+                eprintln!("error: {e:#}");
+                ExitCode::FAILURE
+            }
+        };
     }
+    // Everything else, including help and argument errors, is the full binary's to answer.
+    let full = std::env::current_exe()
+        .map(|exe| exe.with_file_name(FULL))
+        .unwrap_or_else(|_| FULL.into());
+    let err = Command::new(&full).args(std::env::args_os().skip(1)).exec();
+    eprintln!(
+        "error: cannot run {} ({err}); install it next to lantu",
+        full.display()
+    );
+    ExitCode::FAILURE
 }

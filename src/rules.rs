@@ -12,7 +12,7 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
-use crate::blueprint::Blueprint;
+use crate::blueprint::LayerSpec;
 use crate::codes::{Classification, CodeTables, Construction};
 use crate::layer::GeomKind;
 
@@ -422,11 +422,17 @@ impl RuleSet {
     /// Checks the rules against a blueprint: layers exist, are polygon layers, and have a class
     /// system where a predicate needs one. Returns the rules that can run and the reasons others
     /// cannot (a rule naming a layer the blueprint lacks is skipped, and reported).
-    pub fn resolve(&self, bp: &Blueprint) -> (Vec<Rule>, BTreeMap<String, String>) {
+    /// The rules whose layers exist as polygon layers with the class fields their `where`
+    /// needs, and the reason each other rule is skipped. `layer` describes a layer by id: its
+    /// geometry kind and spec, `None` when the blueprint has no such layer.
+    pub fn resolve<'l>(
+        &self,
+        layer: &dyn Fn(&str) -> Option<(GeomKind, &'l LayerSpec)>,
+    ) -> (Vec<Rule>, BTreeMap<String, String>) {
         let mut ok = Vec::new();
         let mut skipped = BTreeMap::new();
         for r in &self.rules {
-            match check_against(r, bp) {
+            match check_against(r, layer) {
                 Ok(()) => ok.push(r.clone()),
                 Err(reason) => {
                     skipped.insert(r.id.clone(), reason);
@@ -437,20 +443,22 @@ impl RuleSet {
     }
 }
 
-fn check_against(r: &Rule, bp: &Blueprint) -> Result<(), String> {
+fn check_against<'l>(
+    r: &Rule,
+    layer: &dyn Fn(&str) -> Option<(GeomKind, &'l LayerSpec)>,
+) -> Result<(), String> {
     for side in [&r.subject, r.other()] {
-        let layer = bp
-            .layer(&side.layer)
+        let (kind, spec) = layer(&side.layer)
             .ok_or_else(|| format!("the blueprint has no layer `{}`", side.layer))?;
-        if layer.data.kind != GeomKind::Polygon {
+        if kind != GeomKind::Polygon {
             return Err(format!("layer `{}` is not a polygon layer", side.layer));
         }
         let p = &side.predicate;
         if p.needs_flags() || !p.codes.is_empty() || !p.not_codes.is_empty() {
-            let spec =
-                layer.spec().class.as_ref().ok_or_else(|| {
-                    format!("layer `{}` has no class field for `where`", side.layer)
-                })?;
+            let spec = spec
+                .class
+                .as_ref()
+                .ok_or_else(|| format!("layer `{}` has no class field for `where`", side.layer))?;
             CodeTables::builtin()
                 .system(&spec.system)
                 .map_err(|e| format!("layer `{}`: {e}", side.layer))?;

@@ -560,3 +560,70 @@ fn bad_sites_are_refused_with_their_reason() {
     let e = refused("format.geojson", &ok_site, &["--format", "docx"]);
     assert!(e.contains("docx"), "{e}");
 }
+
+/// `summary.json`'s per-rule lines without their timings.
+fn rule_lines(out: &Path) -> Vec<serde_json::Value> {
+    let s: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(out.join("summary.json")).expect("summary.json"),
+    )
+    .expect("summary is JSON");
+    s["rules"]
+        .as_array()
+        .expect("rules")
+        .iter()
+        .map(|r| {
+            let mut r = r.clone();
+            r.as_object_mut().expect("rule line").remove("seconds");
+            r
+        })
+        .collect()
+}
+
+#[test]
+fn front_end_reconciles_without_gdal_and_agrees_with_the_full_binary() {
+    let elf = run(Command::new("readelf")
+        .arg("-d")
+        .arg(env!("CARGO_BIN_EXE_lantu")));
+    let needed = String::from_utf8_lossy(&elf.stdout);
+    assert!(needed.contains("libsqlite3"), "readelf: {}", text(&elf));
+    for lib in ["libgdal", "libproj"] {
+        assert!(
+            !needed.contains(lib),
+            "the front end links {lib}:\n{needed}"
+        );
+    }
+    let (front, full) = (tmp("reconcile-front"), tmp("reconcile-full"));
+    let reconcile = |cmd: &mut Command, out: &Path, extra: &[&str]| {
+        let o = run(cmd
+            .args(["reconcile", "--quiet", "--no-ledger", "--store"])
+            .arg(store())
+            .arg("--out")
+            .arg(out)
+            .args(extra));
+        assert!(o.status.success(), "reconcile: {}", text(&o));
+    };
+    reconcile(&mut lantu(), &front, &[]);
+    reconcile(
+        &mut Command::new(env!("CARGO_BIN_EXE_lantu-full")),
+        &full,
+        &[],
+    );
+    let lines = rule_lines(&front);
+    assert!(
+        lines.iter().any(|r| r["count"].as_u64() > Some(0)),
+        "{lines:?}"
+    );
+    assert_eq!(lines, rule_lines(&full));
+    // GeoJSON needs PROJ: the front end hands the run to lantu-full.
+    let handed = tmp("reconcile-geojson");
+    reconcile(&mut lantu(), &handed, &["--geojson"]);
+    let gj: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(handed.join("conflicts.geojson")).expect("conflicts.geojson"),
+    )
+    .expect("GeoJSON");
+    let total: u64 = lines.iter().filter_map(|r| r["count"].as_u64()).sum();
+    assert_eq!(
+        gj["features"].as_array().map(Vec::len),
+        Some(total as usize)
+    );
+}

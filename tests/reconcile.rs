@@ -11,7 +11,7 @@ use lantu::blueprint::{Blueprint, ClassSpec, LayerSpec};
 use lantu::crs::Crs;
 use lantu::import::import_path;
 use lantu::layer::LayerRole;
-use lantu::reconcile::output::{FileSink, Formats, Tee, summarise};
+use lantu::reconcile::output::{FileSink, Formats, GisWriters, Tee, summarise};
 use lantu::reconcile::{self, ConflictPiece, Params, ReconcileError, Sink, ledger};
 use lantu::rules::{RuleSet, SliverPolicy};
 use lantu::store::{NewVersion, Store};
@@ -150,9 +150,11 @@ impl Sink for Collect {
 fn run(store: &Store, policy: SliverPolicy) -> (Vec<ConflictPiece>, reconcile::RunReport) {
     let bp = Blueprint::load_current(store).expect("load");
     let rules = RuleSet::parse(TWO_PLAN_RULES, "test").expect("rules");
+    let sources = reconcile::Sources::open(store, &bp.meta, &rules).expect("sources");
     let mut sink = Collect::default();
     let report = reconcile::reconcile(
         &bp,
+        &sources,
         &rules,
         Params::new(policy),
         &mut sink,
@@ -275,6 +277,7 @@ fn outputs_and_ledger_across_reruns() {
                 geojson: true,
                 shapefile: true,
             },
+            GisWriters::all(),
         )
         .expect("sink");
         let mut led =
@@ -283,8 +286,10 @@ fn outputs_and_ledger_across_reruns() {
             let mut tee = Tee {
                 sinks: vec![&mut files, &mut led],
             };
+            let sources = reconcile::Sources::open(&store, &bp.meta, &rules).expect("sources");
             reconcile::reconcile(
                 bp,
+                &sources,
                 &rules,
                 Params::new(policy),
                 &mut tee,
@@ -305,7 +310,7 @@ fn outputs_and_ledger_across_reruns() {
             )
             .expect("finish");
         summary.ledger = Some(diff);
-        files.finish(&summary, bp).expect("files");
+        files.finish(&summary).expect("files");
         diff
     };
     let d1 = run_once(&dir.path().join("out1"), "R1", &bp);

@@ -487,8 +487,8 @@ impl Sink for Collect {
 }
 
 /// The plans of the small sample (without the candidate sites) in a store, loaded.
-fn plans() -> &'static Blueprint {
-    static B: OnceLock<Blueprint> = OnceLock::new();
+fn plans() -> &'static (Store, Blueprint) {
+    static B: OnceLock<(Store, Blueprint)> = OnceLock::new();
     B.get_or_init(|| {
         let dir = generated().a.as_path();
         let mut m = Manifest::load(&dir.join("blueprint.toml")).unwrap();
@@ -499,20 +499,23 @@ fn plans() -> &'static Blueprint {
         let _ = std::fs::remove_dir_all(&store_dir);
         let store = Store::open(&store_dir).unwrap();
         import_manifest(&store, &manifest, "test", &|_| {}).unwrap();
-        Blueprint::load_current(&store).unwrap()
+        let bp = Blueprint::load_current(&store).unwrap();
+        (store, bp)
     })
 }
 
 #[test]
 fn reconciliation_finds_exactly_the_seeded_conflicts() {
     let exp = expected(generated().a.as_path());
-    let bp = plans();
+    let (store, bp) = plans();
     let rules = RuleSet::default_rules().unwrap();
+    let sources = reconcile::Sources::open(store, &bp.meta, &rules).unwrap();
     let mut policy = rules.sliver;
     policy.min_width_m = exp["compare_with"]["min_width_m"].as_f64().unwrap();
     let mut sink = Collect::default();
     let report = reconcile::reconcile(
         bp,
+        &sources,
         &rules,
         Params::new(policy),
         &mut sink,
@@ -563,7 +566,7 @@ fn reconciliation_finds_exactly_the_seeded_conflicts() {
 #[test]
 fn site_check_gives_the_recorded_answers() {
     let exp = expected(generated().a.as_path());
-    let bp = plans();
+    let (_, bp) = plans();
     let sites = &layers_a()["sites"];
     let today = chrono::NaiveDate::from_ymd_opt(2024, 1, 1).unwrap();
     let params = SiteParams::new(today);

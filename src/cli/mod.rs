@@ -4,7 +4,7 @@
 mod check;
 mod import;
 mod inspect;
-mod reconcile;
+pub mod reconcile;
 mod sample;
 mod serve;
 
@@ -108,7 +108,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Load(a) => inspect::load(a),
         Command::Verify(a) => inspect::verify(a),
         Command::Check(a) => check::check(a),
-        Command::Reconcile(a) => reconcile::reconcile(a),
+        Command::Reconcile(a) => reconcile::reconcile(a, reconcile::Gis::full()),
         Command::Conflicts(a) => reconcile::conflicts(a),
         Command::Serve(a) => serve::serve(a),
         Command::Keys(a) => serve::keys(a),

@@ -1,7 +1,7 @@
 //! `lantu reconcile` (the batch job) and `lantu conflicts` (the ledger).
 
 use std::collections::HashMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Mutex;
 
@@ -11,10 +11,10 @@ use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 use lantu::blueprint::Blueprint;
 use lantu::geometry::area::{hectares, mu};
 use lantu::reconcile::ledger::{self, Filter, LedgerSink};
-use lantu::reconcile::output::{FileSink, Formats, Tee, summarise};
-use lantu::reconcile::{self, Params, Sink};
+use lantu::reconcile::output::{FileSink, Formats, GisWriters, Tee, summarise};
+use lantu::reconcile::{self, Params, Sink, Sources};
 use lantu::rules::RuleSet;
-use lantu::store::now_rfc3339;
+use lantu::store::{Store, now_rfc3339};
 
 use super::inspect::StoreArg;
 
@@ -63,7 +63,34 @@ pub struct ReconcileArgs {
     pub quiet: bool,
 }
 
-pub fn reconcile(a: ReconcileArgs) -> anyhow::Result<ExitCode> {
+/// What the GDAL-linked binary adds to the batch job. The front end `lantu` runs the job with
+/// none of it (see src/main.rs) and hands runs that need it to `lantu-full`.
+#[derive(Clone, Copy, Default)]
+pub struct Gis {
+    /// Imports a manifest into the store, then opens it (`--manifest`).
+    pub import: Option<fn(&StoreArg, &Path, &str) -> anyhow::Result<Store>>,
+    pub writers: GisWriters,
+}
+
+impl Gis {
+    pub fn full() -> Gis {
+        Gis {
+            import: Some(|store, manifest, actor| store.open_or_import(Some(manifest), actor)),
+            writers: GisWriters::all(),
+        }
+    }
+}
+
+impl ReconcileArgs {
+    /// Whether the run imports a manifest or writes GeoJSON or Shapefile output (asked by the
+    /// front end only).
+    #[allow(dead_code)]
+    pub fn needs_gis(&self) -> bool {
+        self.manifest.is_some() || self.geojson || self.shp
+    }
+}
+
+pub fn reconcile(a: ReconcileArgs, gis: Gis) -> anyhow::Result<ExitCode> {
     if let Some(n) = a.threads {
         rayon::ThreadPoolBuilder::new()
             .num_threads(n.max(1))
@@ -71,7 +98,11 @@ pub fn reconcile(a: ReconcileArgs) -> anyhow::Result<ExitCode> {
             .context("setting the thread count")?;
     }
     let actor = super::actor(a.actor.as_deref());
-    let store = a.store.open_or_import(a.manifest.as_deref(), &actor)?;
+    let store = match (&a.manifest, gis.import) {
+        (None, _) => a.store.open()?,
+        (Some(m), Some(import)) => import(&a.store, m, &actor)?,
+        (Some(_), None) => bail!("--manifest needs the GDAL build of lantu (lantu-full)"),
+    };
     let meta = a.store.blueprint(&store)?;
     let rules = match &a.rules {
         Some(p) => RuleSet::load(p)?,
@@ -91,10 +122,11 @@ pub fn reconcile(a: ReconcileArgs) -> anyhow::Result<ExitCode> {
         bail!("sliver thresholds must be non-negative numbers");
     }
     let started_at = now_rfc3339();
-    // Only what the rules read, plus the town boundaries pieces are attributed to.
-    let needed = rules.layers();
+    // The rules' layers are read through their flat indexes (geometry on demand); only the
+    // town boundaries pieces are attributed to are decoded.
+    let sources = Sources::open(&store, &meta, &rules)?;
     let bp = Blueprint::load_only(&store, meta, |v| {
-        needed.contains(&v.layer_id) || v.spec.role == lantu::layer::LayerRole::Boundary
+        v.spec.role == lantu::layer::LayerRole::Boundary
     })?;
     let run_id = format!(
         "RUN-{}-{}",
@@ -111,7 +143,7 @@ pub fn reconcile(a: ReconcileArgs) -> anyhow::Result<ExitCode> {
         geojson: a.geojson,
         shapefile: a.shp,
     };
-    let mut files = FileSink::create(&a.out, &bp, rule_names, formats)?;
+    let mut files = FileSink::create(&a.out, &bp, rule_names, formats, gis.writers)?;
     let srs = match &bp.crs {
         lantu::crs::Crs::Epsg(c) => *c as i32,
         _ => 0,
@@ -150,7 +182,9 @@ pub fn reconcile(a: ReconcileArgs) -> anyhow::Result<ExitCode> {
             sinks.push(l);
         }
         let mut tee = Tee { sinks };
-        reconcile::reconcile(&bp, &rules, params, &mut tee, &progress, &|| false)?
+        reconcile::reconcile(&bp, &sources, &rules, params, &mut tee, &progress, &|| {
+            false
+        })?
     };
     let pieces = files.pieces;
     let mut summary = summarise(&run_id, &bp, &report, None);
@@ -165,7 +199,7 @@ pub fn reconcile(a: ReconcileArgs) -> anyhow::Result<ExitCode> {
         )?;
         summary.ledger = Some(diff);
     }
-    files.finish(&summary, &bp)?;
+    files.finish(&summary)?;
     print_summary(&summary, pieces);
     println!("wrote {}", a.out.display());
     // The process ends here: freeing a district's worth of geometry feature by feature would

@@ -52,6 +52,38 @@ impl GkZone {
         })
     }
 
+    /// The CRS as OGC WKT 1, exactly as GDAL writes it for this EPSG code: GeoPackage and
+    /// Shapefile writers need it, and the batch binary does not link GDAL or PROJ to ask.
+    pub fn wkt1(&self) -> String {
+        let degrees = if self.zone_width == 3 {
+            "3-degree "
+        } else {
+            ""
+        };
+        let name = match self.zone_prefix {
+            Some(z) => format!("CGCS2000 / {degrees}Gauss-Kruger zone {z}"),
+            None => format!(
+                "CGCS2000 / {degrees}Gauss-Kruger CM {}E",
+                self.central_meridian
+            ),
+        };
+        format!(
+            "PROJCS[\"{name}\",GEOGCS[\"China Geodetic Coordinate System 2000\",\
+             DATUM[\"China_2000\",SPHEROID[\"CGCS2000\",6378137,298.257222101,\
+             AUTHORITY[\"EPSG\",\"1024\"]],AUTHORITY[\"EPSG\",\"1043\"]],\
+             PRIMEM[\"Greenwich\",0,AUTHORITY[\"EPSG\",\"8901\"]],\
+             UNIT[\"degree\",0.0174532925199433,AUTHORITY[\"EPSG\",\"9122\"]],\
+             AUTHORITY[\"EPSG\",\"4490\"]],PROJECTION[\"Transverse_Mercator\"],\
+             PARAMETER[\"latitude_of_origin\",0],PARAMETER[\"central_meridian\",{cm}],\
+             PARAMETER[\"scale_factor\",1],PARAMETER[\"false_easting\",{fe}],\
+             PARAMETER[\"false_northing\",0],UNIT[\"metre\",1,AUTHORITY[\"EPSG\",\"9001\"]],\
+             AXIS[\"Northing\",NORTH],AXIS[\"Easting\",EAST],AUTHORITY[\"EPSG\",\"{epsg}\"]]",
+            cm = self.central_meridian,
+            fe = self.false_easting,
+            epsg = self.epsg,
+        )
+    }
+
     /// The same projection without the zone prefix (4525 → 4546); identity for unprefixed zones.
     pub fn unprefixed_epsg(&self) -> u32 {
         match (self.zone_width, self.zone_prefix) {
@@ -75,6 +107,17 @@ impl GkZone {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn wkt_is_what_gdal_writes_for_every_cgcs2000_zone() {
+        for code in 4491..=4554 {
+            let ours = GkZone::from_epsg(code).expect("a CGCS2000 GK code").wkt1();
+            let gdal = gdal::spatial_ref::SpatialRef::from_epsg(code)
+                .and_then(|s| s.to_wkt())
+                .expect("GDAL knows the code");
+            assert_eq!(ours, gdal, "EPSG:{code}");
+        }
+    }
 
     #[test]
     fn yangdong_zone_codes() {

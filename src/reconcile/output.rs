@@ -16,6 +16,45 @@ use crate::geometry::area::{hectares, mu};
 use crate::gpkg::{Cell, ColumnType, GpkgWriter};
 use crate::layer::{Feature, Field, FieldType, Geom, GeomKind, LayerData, Value};
 
+/// An output written piece by piece and closed at the end.
+pub trait ExtraOutput: Send {
+    fn add(&mut self, p: &ConflictPiece) -> Result<(), ReconcileError>;
+    fn finish(self: Box<Self>) -> Result<(), ReconcileError>;
+}
+
+/// Opens an [`ExtraOutput`] in a run's output directory.
+pub type ExtraFactory = fn(&Path, &Blueprint) -> Result<Box<dyn ExtraOutput>, ReconcileError>;
+
+/// Makers of the outputs that need PROJ (GeoJSON in EPSG:4490) or GDAL (Shapefile). They are
+/// handed to [`FileSink::create`] rather than called by it, so that a binary which never asks
+/// for them links neither library: the batch front end `lantu` starts in a few milliseconds
+/// instead of the ~50 ms GDAL's shared libraries take to load.
+#[derive(Clone, Copy, Default)]
+pub struct GisWriters {
+    pub geojson: Option<ExtraFactory>,
+    pub shapefile: Option<ExtraFactory>,
+}
+
+impl GisWriters {
+    pub fn all() -> GisWriters {
+        GisWriters {
+            geojson: Some(|dir, bp| {
+                Ok(Box::new(GeoJsonWriter::create(
+                    &dir.join("conflicts.geojson"),
+                    bp,
+                )?))
+            }),
+            shapefile: Some(|dir, bp| {
+                Ok(Box::new(ShapefileWriter {
+                    layer: shapefile_layer(),
+                    crs: bp.crs.clone(),
+                    path: dir.join("conflicts.shp"),
+                }))
+            }),
+        }
+    }
+}
+
 /// Which optional outputs to write.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Formats {
@@ -374,7 +413,9 @@ impl GeoJsonWriter {
             path: path.to_path_buf(),
         })
     }
+}
 
+impl ExtraOutput for GeoJsonWriter {
     fn add(&mut self, p: &ConflictPiece) -> Result<(), ReconcileError> {
         use std::io::Write;
         let geometry =
@@ -402,7 +443,7 @@ impl GeoJsonWriter {
         serde_json::to_writer(&mut self.out, &f).map_err(|e| ReconcileError::Output(e.to_string()))
     }
 
-    fn finish(mut self) -> Result<(), ReconcileError> {
+    fn finish(mut self: Box<Self>) -> Result<(), ReconcileError> {
         use std::io::Write;
         self.out
             .write_all(b"]}")
@@ -416,9 +457,7 @@ pub struct FileSink {
     dir: PathBuf,
     gpkg: Option<GpkgWriter>,
     xlsx: Option<XlsxLedger>,
-    geojson: Option<GeoJsonWriter>,
-    /// Pieces kept for the Shapefile, written through GDAL at the end (only when asked for).
-    shapefile: Option<LayerData>,
+    extras: Vec<Box<dyn ExtraOutput>>,
     rule_names: std::collections::HashMap<String, String>,
     pub pieces: u64,
 }
@@ -429,6 +468,7 @@ impl FileSink {
         bp: &Blueprint,
         rule_names: std::collections::HashMap<String, String>,
         formats: Formats,
+        gis: GisWriters,
     ) -> Result<FileSink, ReconcileError> {
         std::fs::create_dir_all(dir)
             .map_err(|e| ReconcileError::Output(format!("{}: {e}", dir.display())))?;
@@ -455,9 +495,7 @@ impl FileSink {
                 )));
             }
         };
-        let wkt = gdal::spatial_ref::SpatialRef::from_epsg(epsg as u32)
-            .and_then(|s| s.to_wkt())
-            .map_err(|e| ReconcileError::Output(format!("WKT of EPSG:{epsg}: {e}")))?;
+        let wkt = bp.zone.wkt1();
         let gpkg = GpkgWriter::create(
             &dir.join("conflicts.gpkg"),
             "conflicts",
@@ -472,40 +510,31 @@ impl FileSink {
         } else {
             None
         };
-        let geojson = if formats.geojson {
-            Some(GeoJsonWriter::create(&dir.join("conflicts.geojson"), bp)?)
-        } else {
-            None
-        };
-        let shapefile = formats.shapefile.then(|| {
-            LayerData::new(
-                GeomKind::Polygon,
-                COLUMNS
-                    .iter()
-                    .map(|(n, t)| Field {
-                        name: shp_name(n).to_string(),
-                        ty: match t {
-                            ColumnType::Real => FieldType::Real,
-                            ColumnType::Integer => FieldType::Int,
-                            ColumnType::Text => FieldType::Text,
-                        },
-                    })
-                    .collect(),
-            )
-        });
+        let mut extras = Vec::new();
+        for (wanted, maker, what) in [
+            (formats.geojson, gis.geojson, "GeoJSON"),
+            (formats.shapefile, gis.shapefile, "Shapefile"),
+        ] {
+            if !wanted {
+                continue;
+            }
+            let make = maker.ok_or_else(|| {
+                ReconcileError::Output(format!("{what} output needs the GDAL build (lantu-full)"))
+            })?;
+            extras.push(make(dir, bp)?);
+        }
         Ok(FileSink {
             dir: dir.to_path_buf(),
             gpkg: Some(gpkg),
             xlsx,
-            geojson,
-            shapefile,
+            extras,
             rule_names,
             pieces: 0,
         })
     }
 
     /// Closes every writer and writes `summary.json` (and the XLSX summary sheets).
-    pub fn finish(mut self, summary: &Summary, bp: &Blueprint) -> Result<(), ReconcileError> {
+    pub fn finish(mut self, summary: &Summary) -> Result<(), ReconcileError> {
         if let Some(g) = self.gpkg.take() {
             g.finish("差异图斑 (lantu reconcile)")
                 .map_err(|e| ReconcileError::Output(e.to_string()))?;
@@ -513,24 +542,71 @@ impl FileSink {
         if let Some(x) = self.xlsx.take() {
             x.finish(summary)?;
         }
-        if let Some(g) = self.geojson.take() {
-            g.finish()?;
-        }
-        if let Some(layer) = self.shapefile.take() {
-            crate::export::write(
-                &layer,
-                &bp.crs,
-                crate::export::ExportFormat::Shapefile,
-                &self.dir.join("conflicts.shp"),
-                "conflicts",
-                &crate::export::ExportOptions::default(),
-            )
-            .map_err(|e| ReconcileError::Output(e.to_string()))?;
+        for e in std::mem::take(&mut self.extras) {
+            e.finish()?;
         }
         let text = serde_json::to_string_pretty(summary)
             .map_err(|e| ReconcileError::Output(e.to_string()))?;
         std::fs::write(self.dir.join("summary.json"), text)
             .map_err(|e| ReconcileError::Output(format!("summary.json: {e}")))
+    }
+}
+
+/// The `conflicts` schema with Shapefile field names.
+fn shapefile_layer() -> LayerData {
+    LayerData::new(
+        GeomKind::Polygon,
+        COLUMNS
+            .iter()
+            .map(|(n, t)| Field {
+                name: shp_name(n).to_string(),
+                ty: match t {
+                    ColumnType::Real => FieldType::Real,
+                    ColumnType::Integer => FieldType::Int,
+                    ColumnType::Text => FieldType::Text,
+                },
+            })
+            .collect(),
+    )
+}
+
+/// Pieces kept for the Shapefile, written through GDAL (GBK, with `.cpg`) at the end.
+struct ShapefileWriter {
+    layer: LayerData,
+    crs: crate::crs::Crs,
+    path: PathBuf,
+}
+
+impl ExtraOutput for ShapefileWriter {
+    fn add(&mut self, p: &ConflictPiece) -> Result<(), ReconcileError> {
+        let attrs = cells(p, INITIAL_STATE)
+            .into_iter()
+            .map(|c| match c {
+                Cell::Null => Value::Null,
+                Cell::Text(s) => Value::Text(s),
+                Cell::Integer(i) => Value::Int(i),
+                Cell::Real(r) => Value::Real(r),
+            })
+            .collect();
+        self.layer.features.push(Feature {
+            id: p.conflict_id.clone(),
+            class: None,
+            geom: Geom::Polygon(p.geometry.clone()),
+            attrs,
+        });
+        Ok(())
+    }
+
+    fn finish(self: Box<Self>) -> Result<(), ReconcileError> {
+        crate::export::write(
+            &self.layer,
+            &self.crs,
+            crate::export::ExportFormat::Shapefile,
+            &self.path,
+            "conflicts",
+            &crate::export::ExportOptions::default(),
+        )
+        .map_err(|e| ReconcileError::Output(e.to_string()))
     }
 }
 
@@ -558,25 +634,8 @@ impl Sink for FileSink {
             let name = self.rule_names.get(&p.rule_id).cloned().unwrap_or_default();
             x.add(p, &name)?;
         }
-        if let Some(g) = self.geojson.as_mut() {
-            g.add(p)?;
-        }
-        if let Some(layer) = self.shapefile.as_mut() {
-            let attrs = cells(p, INITIAL_STATE)
-                .into_iter()
-                .map(|c| match c {
-                    Cell::Null => Value::Null,
-                    Cell::Text(s) => Value::Text(s),
-                    Cell::Integer(i) => Value::Int(i),
-                    Cell::Real(r) => Value::Real(r),
-                })
-                .collect();
-            layer.features.push(Feature {
-                id: p.conflict_id.clone(),
-                class: None,
-                geom: Geom::Polygon(p.geometry.clone()),
-                attrs,
-            });
+        for e in self.extras.iter_mut() {
+            e.add(p)?;
         }
         self.pieces += 1;
         Ok(())
@@ -792,15 +851,17 @@ pub fn summarise(
         by_town,
         crosstab,
         layers: bp
+            .meta
             .layers
             .iter()
-            .map(|l| LayerVersionRef {
-                layer: l.id().to_string(),
-                title: l.spec().display_title().to_string(),
-                version: l.version.seq,
-                hash: l.version.hash.clone(),
-                source: l.version.source.name.clone(),
-                source_hash: l.version.source.hash.clone(),
+            .filter(|v| report.layers_read.contains(&v.layer_id))
+            .map(|v| LayerVersionRef {
+                layer: v.layer_id.clone(),
+                title: v.spec.display_title().to_string(),
+                version: v.seq,
+                hash: v.hash.clone(),
+                source: v.source.name.clone(),
+                source_hash: v.source.hash.clone(),
             })
             .collect(),
         errors: report.errors.clone(),

@@ -5,6 +5,7 @@
 //! ```text
 //! <store>/catalog.sqlite        catalog (WAL, synchronous=FULL)
 //! <store>/layers/<sha256>.fgb   one file per layer version, never modified
+//! <store>/layers/<sha256>.flat  its flat index (boxes, classes, R-tree; derived, rebuilt if bad)
 //! <store>/tmp/                  files being written; anything here after a crash is garbage
 //! ```
 //!
@@ -14,6 +15,7 @@
 //! and so every blueprint, exactly as it was; at worst an unreferenced object remains on disk.
 
 pub mod fgb;
+pub mod flat;
 
 use std::fs::{self, File};
 use std::io::{BufReader, BufWriter, Write};
@@ -30,6 +32,7 @@ use crate::blueprint::spec::LayerSpec;
 use crate::layer::LayerData;
 
 pub use fgb::FgbError;
+pub use flat::{FlatError, FlatLayer};
 
 #[derive(Debug, Error)]
 pub enum StoreError {
@@ -47,6 +50,8 @@ pub enum StoreError {
         #[source]
         source: FgbError,
     },
+    #[error(transparent)]
+    Flat(#[from] FlatError),
     #[error("layer object {hash} is corrupt: its content hashes to {actual}")]
     Corrupt { hash: String, actual: String },
     #[error("no blueprint `{0}` in the store")]
@@ -274,16 +279,61 @@ impl Store {
         self.root.join("layers").join(format!("{hash}.fgb"))
     }
 
-    /// Writes a layer object: temp file, fsync, rename. Returns its content hash.
-    pub fn put_layer(&self, layer: &LayerData, epsg: u32) -> Result<ObjectRef, StoreError> {
+    pub fn flat_path(&self, hash: &str) -> PathBuf {
+        self.root.join("layers").join(format!("{hash}.flat"))
+    }
+
+    /// A fresh path in the store's temp directory.
+    fn temp_path(&self, ext: &str) -> PathBuf {
         let nanos = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map(|d| d.as_nanos())
             .unwrap_or(0);
-        let tmp = self
-            .root
+        self.root
             .join("tmp")
-            .join(format!("{}-{nanos}.fgb", std::process::id()));
+            .join(format!("{}-{nanos}.{ext}", std::process::id()))
+    }
+
+    /// Writes `bytes` to `target` through a synced temp file and a rename: `target` is either
+    /// absent or complete.
+    fn write_atomically(&self, bytes: &[u8], target: &Path, ext: &str) -> Result<(), StoreError> {
+        let tmp = self.temp_path(ext);
+        {
+            let file = File::create(&tmp).map_err(io_err(&tmp))?;
+            let mut w = BufWriter::new(file);
+            w.write_all(bytes).map_err(io_err(&tmp))?;
+            let file = w.into_inner().map_err(|e| StoreError::Io {
+                path: tmp.clone(),
+                source: e.into_error(),
+            })?;
+            file.sync_all().map_err(io_err(&tmp))?;
+        }
+        fs::rename(&tmp, target).map_err(io_err(target))?;
+        let dir = self.root.join("layers");
+        File::open(&dir)
+            .and_then(|d| d.sync_all())
+            .map_err(io_err(&dir))
+    }
+
+    /// The flat index of layer version `hash`, built from the object if missing or stale.
+    pub fn flat_layer(&self, hash: &str) -> Result<FlatLayer, StoreError> {
+        let path = self.flat_path(hash);
+        if let Some(f) = FlatLayer::open(&path, hash)? {
+            return Ok(f);
+        }
+        let layer = self.read_layer(hash)?;
+        self.write_atomically(&flat::encode(&layer, hash)?, &path, "flat")?;
+        FlatLayer::open(&path, hash)?.ok_or_else(|| {
+            StoreError::Malformed(format!(
+                "{}: unreadable right after writing",
+                path.display()
+            ))
+        })
+    }
+
+    /// Writes a layer object (temp file, fsync, rename) and its flat index. Returns its content
+    /// hash.
+    pub fn put_layer(&self, layer: &LayerData, epsg: u32) -> Result<ObjectRef, StoreError> {
         let mut bytes = Vec::new();
         fgb::write_layer(layer, epsg, &mut bytes).map_err(|source| StoreError::Object {
             hash: "(new)".to_string(),
@@ -291,27 +341,13 @@ impl Store {
         })?;
         let hash = hex::encode(Sha256::digest(&bytes));
         let target = self.object_path(&hash);
-        if target.exists() {
-            return Ok(ObjectRef {
-                hash,
-                bytes: bytes.len() as u64,
-            });
+        if !target.exists() {
+            self.write_atomically(&bytes, &target, "fgb")?;
         }
-        {
-            let file = File::create(&tmp).map_err(io_err(&tmp))?;
-            let mut w = BufWriter::new(file);
-            w.write_all(&bytes).map_err(io_err(&tmp))?;
-            let file = w.into_inner().map_err(|e| StoreError::Io {
-                path: tmp.clone(),
-                source: e.into_error(),
-            })?;
-            file.sync_all().map_err(io_err(&tmp))?;
+        let flat_target = self.flat_path(&hash);
+        if FlatLayer::open(&flat_target, &hash)?.is_none() {
+            self.write_atomically(&flat::encode(layer, &hash)?, &flat_target, "flat")?;
         }
-        fs::rename(&tmp, &target).map_err(io_err(&target))?;
-        let dir = self.root.join("layers");
-        File::open(&dir)
-            .and_then(|d| d.sync_all())
-            .map_err(io_err(&dir))?;
         Ok(ObjectRef {
             hash,
             bytes: bytes.len() as u64,

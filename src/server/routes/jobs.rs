@@ -16,7 +16,7 @@ use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 
 use crate::reconcile::ledger::LedgerSink;
-use crate::reconcile::output::{FileSink, Formats, Tee, summarise};
+use crate::reconcile::output::{FileSink, Formats, GisWriters, Tee, summarise};
 use crate::reconcile::{self, Params, Sink};
 use crate::rules::RuleSet;
 use crate::server::{ApiError, AppState, Caller, Permission};
@@ -258,6 +258,7 @@ fn run(
     actor: &str,
 ) -> Result<u64, String> {
     let started = crate::store::now_rfc3339();
+    let sources = reconcile::Sources::open(store, &bp.meta, rules).map_err(|e| e.to_string())?;
     let names = rules
         .rules
         .iter()
@@ -272,6 +273,7 @@ fn run(
             geojson: true,
             shapefile: false,
         },
+        GisWriters::all(),
     )
     .map_err(|e| e.to_string())?;
     let srs = match &bp.crs {
@@ -296,7 +298,7 @@ fn run(
         let mut tee = Tee {
             sinks: std::mem::take(&mut sinks),
         };
-        reconcile::reconcile(bp, rules, params, &mut tee, &progress, &cancelled)
+        reconcile::reconcile(bp, &sources, rules, params, &mut tee, &progress, &cancelled)
             .map_err(|e| e.to_string())?
     };
     let pieces = files.pieces;
@@ -312,7 +314,7 @@ fn run(
         )
         .map_err(|e| e.to_string())?;
     summary.ledger = Some(diff);
-    files.finish(&summary, bp).map_err(|e| e.to_string())?;
+    files.finish(&summary).map_err(|e| e.to_string())?;
     Ok(pieces)
 }
 
