@@ -163,6 +163,9 @@ pub fn reconcile(a: ReconcileArgs, gis: Gis) -> anyhow::Result<ExitCode> {
             .unwrap_or_else(|_| ProgressStyle::default_bar())
             .progress_chars("=> ");
     let progress = |rule: &str, done: u64, total: u64| {
+        if a.quiet {
+            return;
+        }
         let mut bars = bars.lock().unwrap_or_else(|p| p.into_inner());
         let bar = bars.entry(rule.to_string()).or_insert_with(|| {
             let b = multi.add(ProgressBar::new(total));

@@ -19,6 +19,7 @@ use std::sync::OnceLock;
 use std::sync::mpsc::sync_channel;
 use std::time::Instant;
 
+use geo::algorithm::indexed::IntervalTreeMultiPolygon;
 use geo::{Buffer, Centroid, Contains, MultiPolygon};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -379,6 +380,9 @@ struct Towns {
     layer: Arc<LoadedLayer>,
     code_field: Option<usize>,
     name_field: Option<usize>,
+    /// Each town's polygons indexed for point location, made when a piece first falls in its
+    /// box: a town boundary has thousands of vertices and every kept piece asks.
+    located: Vec<OnceLock<Option<IntervalTreeMultiPolygon<f64>>>>,
 }
 
 impl Towns {
@@ -393,10 +397,14 @@ impl Towns {
         };
         let code_field = pick("code", &["XZQDM", "ZLDWDM", "code"]);
         let name_field = pick("name", &["XZQMC", "ZLDWMC", "name"]);
+        let located = (0..layer.data.features.len())
+            .map(|_| OnceLock::new())
+            .collect();
         Some(Towns {
             layer,
             code_field,
             name_field,
+            located,
         })
     }
 
@@ -408,7 +416,9 @@ impl Towns {
         let rect = geo::Rect::new(c.0, c.0);
         for i in self.layer.index.candidates(&rect) {
             let f = &self.layer.data.features[i];
-            if f.geom.as_polygons().is_some_and(|p| p.contains(&c)) {
+            let town = self.located[i]
+                .get_or_init(|| f.geom.as_polygons().map(IntervalTreeMultiPolygon::new));
+            if town.as_ref().is_some_and(|t| t.contains(&c)) {
                 let text = |field: Option<usize>| {
                     field
                         .and_then(|k| f.attrs.get(k))
@@ -870,8 +880,12 @@ pub fn reconcile(
         let subject_mask = subject.source.mask(&rule.subject.predicate);
         let other_mask = other.source.mask(&rule.other().predicate);
         let flat = &subject.source.flat;
-        let mut subjects: Vec<usize> = (0..flat.len()).filter(|&i| subject_mask[i]).collect();
-        subjects.sort_unstable_by_key(|&i| flat.rank(i));
+        // In id order, by inverting the ranks (a sort would cost more than the rule's search).
+        let mut by_rank = vec![0usize; flat.len()];
+        for i in 0..flat.len() {
+            by_rank[flat.rank(i) as usize] = i;
+        }
+        let subjects: Vec<usize> = by_rank.into_iter().filter(|&i| subject_mask[i]).collect();
         let work = plan_work(&run, &subject_mask, &other_mask, &subjects);
         let mut stats = RuleStats {
             id: rule.id.clone(),
@@ -886,7 +900,8 @@ pub fn reconcile(
             ..RuleStats::default()
         };
         let total = work.len() as u64;
-        let chunk = params.chunk.max(1);
+        // Several chunks even for a short list, so writing one overlaps computing the next.
+        let chunk = params.chunk.min(work.len().div_ceil(32)).max(16);
         // Compute chunk k+1 while chunk k is written. The rayon work stays on this thread, so it
         // runs in whatever pool the caller installed (the server's low-priority pool for jobs);
         // a scoped thread consumes in order.

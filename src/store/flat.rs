@@ -11,18 +11,19 @@
 //! It is derived data: written at import, and rebuilt from the FlatGeobuf whenever it is
 //! missing, from an older format, or does not match its object (see `Store::flat_layer`).
 //!
-//! Layout, little-endian, sections in this order right after the header:
+//! Features are stored in the Hilbert order of their boxes, so the R-tree's leaves are the boxes
+//! themselves and a feature's index here is its leaf position (not its import position; ids and
+//! id ranks identify features). Layout, little-endian, sections in this order after the header:
 //!
 //! ```text
 //! header      magic "LANTUFLT", format u32, kind u8, 3 × pad, n u64, object hash (64 ASCII),
-//!             then the u64 byte offset of each section below and the file length
-//! boxes       n × [min x, min y, max x, max y] f64 (empty features: +∞, +∞, −∞, −∞)
+//!             then the u64 byte offset of each section below
+//! tree        leaf count u64, level count u32, per level its node count u64, then every
+//!             node's box [min x, min y, max x, max y] (4 × f64) level by level from the leaves
+//!             (the features' boxes; empty features: +∞, +∞, −∞, −∞)
 //! classes     n × u32 index into the class table (u32::MAX: no class)
-//! ranks       n × u32, the feature's position in (id, index) order
-//! records     (n + 1) × u64 offsets into the record section
-//! tree        the packed R-tree: leaf count u64, level count u32, per level its node count
-//!             u64, then every node's box (4 × f64) level by level from the leaves, then the
-//!             leaves' feature indices (n × u32, Hilbert order)
+//! ranks       n × u32, the feature's position in (id, import index) order
+//! records     (n + 1) × u64 offsets into the record data
 //! class table count u32, then per code its byte length u32 and UTF-8 bytes
 //! record data per feature: id (u32 length + UTF-8), part count u32, per part its ring count
 //!             u32, per ring its point count u32, then every point as x, y f64
@@ -40,11 +41,11 @@ use crate::layer::{GeomKind, LayerData};
 
 const MAGIC: &[u8; 8] = b"LANTUFLT";
 /// Bump when the layout changes: older files are then rebuilt, not misread.
-const FORMAT: u32 = 1;
+const FORMAT: u32 = 2;
 const HASH_LEN: usize = 64;
-const SECTIONS: usize = 7;
+const SECTIONS: usize = 6;
 const HEADER_LEN: usize = 8 + 4 + 4 + 8 + HASH_LEN + 8 * SECTIONS;
-/// Children per tree node: 16 boxes are two cache lines of min-x values away from each other.
+/// Children per tree node, as in the layers' in-memory R-trees.
 const NODE_SIZE: usize = 16;
 const NO_CLASS: u32 = u32::MAX;
 /// A record larger than this is refused rather than allocated (a corrupt length field).
@@ -101,41 +102,39 @@ fn union(a: &Box2, b: &Box2) -> Box2 {
     ]
 }
 
-/// A static R-tree packed level by level over boxes in Hilbert order.
+/// A static R-tree packed level by level; its leaves are the features' boxes, in Hilbert order.
 #[derive(Debug, Default)]
 struct PackedTree {
     /// Every level's boxes, leaves first.
     levels: Vec<Vec<Box2>>,
-    /// The feature index of each leaf.
-    leaves: Vec<u32>,
+}
+
+/// The Hilbert order of `boxes`: position → index into `boxes`.
+fn hilbert_order(boxes: &[Box2]) -> Vec<usize> {
+    let mut items: Vec<NodeItem> = boxes
+        .iter()
+        .enumerate()
+        .map(|(i, b)| NodeItem {
+            min_x: b[0],
+            min_y: b[1],
+            max_x: b[2],
+            max_y: b[3],
+            offset: i as u64,
+        })
+        .collect();
+    let finite: Vec<NodeItem> = items
+        .iter()
+        .filter(|n| n.min_x <= n.max_x)
+        .cloned()
+        .collect();
+    hilbert_sort(&mut items, &calc_extent(&finite));
+    items.iter().map(|n| n.offset as usize).collect()
 }
 
 impl PackedTree {
-    fn build(boxes: &[Box2]) -> PackedTree {
-        let mut items: Vec<NodeItem> = boxes
-            .iter()
-            .enumerate()
-            .map(|(i, b)| NodeItem {
-                min_x: b[0],
-                min_y: b[1],
-                max_x: b[2],
-                max_y: b[3],
-                offset: i as u64,
-            })
-            .collect();
-        let finite: Vec<NodeItem> = items
-            .iter()
-            .filter(|n| n.min_x <= n.max_x)
-            .cloned()
-            .collect();
-        hilbert_sort(&mut items, &calc_extent(&finite));
-        let leaves: Vec<u32> = items.iter().map(|n| n.offset as u32).collect();
-        let mut levels = vec![
-            items
-                .iter()
-                .map(|n| [n.min_x, n.min_y, n.max_x, n.max_y])
-                .collect::<Vec<Box2>>(),
-        ];
+    /// The tree over `leaves`, already in Hilbert order.
+    fn build(leaves: Vec<Box2>) -> PackedTree {
+        let mut levels = vec![leaves];
         while levels.last().is_some_and(|l| l.len() > 1) {
             let below = levels.last().map(Vec::as_slice).unwrap_or_default();
             let up = below
@@ -144,7 +143,11 @@ impl PackedTree {
                 .collect();
             levels.push(up);
         }
-        PackedTree { levels, leaves }
+        PackedTree { levels }
+    }
+
+    fn leaves(&self) -> &[Box2] {
+        self.levels.first().map(Vec::as_slice).unwrap_or_default()
     }
 
     /// Calls `found` with the index of every feature whose box meets `query`.
@@ -164,7 +167,7 @@ impl PackedTree {
                 }
                 let pos = first + k;
                 if level == 0 {
-                    found(self.leaves[pos] as usize);
+                    found(pos);
                 } else {
                     stack.push((level - 1, pos * NODE_SIZE));
                 }
@@ -173,7 +176,7 @@ impl PackedTree {
     }
 
     fn encode(&self, out: &mut Vec<u8>) {
-        out.extend_from_slice(&(self.leaves.len() as u64).to_le_bytes());
+        out.extend_from_slice(&(self.leaves().len() as u64).to_le_bytes());
         out.extend_from_slice(&(self.levels.len() as u32).to_le_bytes());
         for l in &self.levels {
             out.extend_from_slice(&(l.len() as u64).to_le_bytes());
@@ -182,9 +185,6 @@ impl PackedTree {
             for v in b {
                 out.extend_from_slice(&v.to_le_bytes());
             }
-        }
-        for i in &self.leaves {
-            out.extend_from_slice(&i.to_le_bytes());
         }
     }
 
@@ -218,11 +218,7 @@ impl PackedTree {
             levels.push(src.read_vec::<Box2>(pos, s as usize)?);
             pos += 32 * s;
         }
-        let leaves: Vec<u32> = src.read_vec(pos, n)?;
-        if let Some(bad) = leaves.iter().find(|&&i| i as usize >= n) {
-            return Err(format!("tree leaf points at feature {bad} of {n}"));
-        }
-        Ok(PackedTree { levels, leaves })
+        Ok(PackedTree { levels })
     }
 }
 
@@ -384,63 +380,57 @@ pub fn encode(layer: &LayerData, hash: &str) -> Result<Vec<u8>, FlatError> {
                 .unwrap_or(EMPTY_BOX)
         })
         .collect();
+    // position → import index
+    let order = hilbert_order(&boxes);
+    let mut by_id: Vec<usize> = (0..n).collect();
+    by_id.sort_by(|&a, &b| layer.features[a].id.cmp(&layer.features[b].id));
+    let mut rank_of = vec![0u32; n];
+    for (rank, &i) in by_id.iter().enumerate() {
+        rank_of[i] = rank as u32;
+    }
     let mut table: Vec<&str> = Vec::new();
     let mut lookup: std::collections::HashMap<&str, u32> = std::collections::HashMap::new();
-    let classes: Vec<u32> = layer
-        .features
-        .iter()
-        .map(|f| match f.class.as_deref() {
+    let mut classes = Vec::with_capacity(n);
+    let mut records = Vec::new();
+    let mut offsets = Vec::with_capacity(n + 1);
+    for &i in &order {
+        let f = &layer.features[i];
+        classes.push(match f.class.as_deref() {
             None => NO_CLASS,
             Some(c) => *lookup.entry(c).or_insert_with(|| {
                 table.push(c);
                 (table.len() - 1) as u32
             }),
-        })
-        .collect();
-    let mut order: Vec<usize> = (0..n).collect();
-    order.sort_by(|&a, &b| layer.features[a].id.cmp(&layer.features[b].id));
-    let mut ranks = vec![0u32; n];
-    for (rank, &i) in order.iter().enumerate() {
-        ranks[i] = rank as u32;
-    }
-    let mut records = Vec::new();
-    let mut offsets = Vec::with_capacity(n + 1);
-    for f in &layer.features {
+        });
         offsets.push(records.len() as u64);
         encode_record(&mut records, &f.id, f.geom.as_polygons());
     }
     offsets.push(records.len() as u64);
-    let tree = PackedTree::build(&boxes);
+    let tree = PackedTree::build(order.iter().map(|&i| boxes[i]).collect());
 
     let mut body = Vec::new();
     let mut starts = [0u64; SECTIONS];
     starts[0] = HEADER_LEN as u64;
-    for b in &boxes {
-        for v in b {
-            body.extend_from_slice(&v.to_le_bytes());
-        }
-    }
+    tree.encode(&mut body);
     starts[1] = (HEADER_LEN + body.len()) as u64;
     for c in &classes {
         body.extend_from_slice(&c.to_le_bytes());
     }
     starts[2] = (HEADER_LEN + body.len()) as u64;
-    for r in &ranks {
-        body.extend_from_slice(&r.to_le_bytes());
+    for &i in &order {
+        body.extend_from_slice(&rank_of[i].to_le_bytes());
     }
     starts[3] = (HEADER_LEN + body.len()) as u64;
     for o in &offsets {
         body.extend_from_slice(&o.to_le_bytes());
     }
     starts[4] = (HEADER_LEN + body.len()) as u64;
-    tree.encode(&mut body);
-    starts[5] = (HEADER_LEN + body.len()) as u64;
     put_u32(&mut body, table.len());
     for c in &table {
         put_u32(&mut body, c.len());
         body.extend_from_slice(c.as_bytes());
     }
-    starts[6] = (HEADER_LEN + body.len()) as u64;
+    starts[5] = (HEADER_LEN + body.len()) as u64;
     body.extend_from_slice(&records);
 
     let mut out = Vec::with_capacity(HEADER_LEN + body.len());
@@ -502,7 +492,6 @@ impl Source {
 pub struct FlatLayer {
     path: PathBuf,
     kind: GeomKind,
-    boxes: Vec<Box2>,
     classes: Vec<u32>,
     ranks: Vec<u32>,
     offsets: Vec<u64>,
@@ -561,20 +550,17 @@ impl FlatLayer {
         };
         let n = h.n;
         let sized = |k: usize, width: u64| h.starts[k + 1] - h.starts[k] == width;
-        if !(sized(0, 32 * n as u64) && sized(1, 4 * n as u64) && sized(2, 4 * n as u64))
-            || !sized(3, 8 * (n as u64 + 1))
-        {
+        if !(sized(1, 4 * n as u64) && sized(2, 4 * n as u64) && sized(3, 8 * (n as u64 + 1))) {
             return Err(invalid(
                 "section sizes do not match the feature count".into(),
             ));
         }
-        let boxes: Vec<Box2> = source.read_vec(h.starts[0], n).map_err(invalid)?;
+        let tree = PackedTree::read(&source, h.starts[0], n).map_err(invalid)?;
         let classes: Vec<u32> = source.read_vec(h.starts[1], n).map_err(invalid)?;
         let ranks: Vec<u32> = source.read_vec(h.starts[2], n).map_err(invalid)?;
         let offsets: Vec<u64> = source.read_vec(h.starts[3], n + 1).map_err(invalid)?;
-        let tree = PackedTree::read(&source, h.starts[4], n).map_err(invalid)?;
-        let mut table = vec![0u8; (h.starts[6] - h.starts[5]) as usize];
-        source.read_at(&mut table, h.starts[5]).map_err(invalid)?;
+        let mut table = vec![0u8; (h.starts[5] - h.starts[4]) as usize];
+        source.read_at(&mut table, h.starts[4]).map_err(invalid)?;
         let mut r = Cursor::new(&table);
         let table_count = r.u32().map_err(invalid)? as usize;
         let class_table = (0..table_count)
@@ -590,7 +576,7 @@ impl FlatLayer {
         if ranks.iter().any(|&k| k as usize >= n) {
             return Err(invalid("rank outside the feature count".into()));
         }
-        let record_len = file_len - h.starts[6];
+        let record_len = file_len - h.starts[5];
         if offsets.first() != Some(&0)
             || offsets
                 .windows(2)
@@ -604,23 +590,22 @@ impl FlatLayer {
         Ok(Some(FlatLayer {
             path: path.to_path_buf(),
             kind: h.kind,
-            boxes,
             classes,
             ranks,
             offsets,
             tree,
             class_table,
             source,
-            records_at: h.starts[6],
+            records_at: h.starts[5],
         }))
     }
 
     pub fn len(&self) -> usize {
-        self.boxes.len()
+        self.classes.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.boxes.is_empty()
+        self.classes.is_empty()
     }
 
     pub fn kind(&self) -> GeomKind {
@@ -629,12 +614,18 @@ impl FlatLayer {
 
     /// The box of feature `i`; empty (min > max) for a feature without polygons.
     pub fn bbox(&self, i: usize) -> &Box2 {
-        &self.boxes[i]
+        &self.tree.leaves()[i]
     }
 
     /// The union of every feature's box, if any feature has polygons.
     pub fn extent(&self) -> Option<geo::Rect<f64>> {
-        let u = self.boxes.iter().fold(EMPTY_BOX, |a, b| union(&a, b));
+        let top = self
+            .tree
+            .levels
+            .last()
+            .map(Vec::as_slice)
+            .unwrap_or_default();
+        let u = top.iter().fold(EMPTY_BOX, |a, b| union(&a, b));
         (u[0] <= u[2]).then(|| geo::Rect::new((u[0], u[1]), (u[2], u[3])))
     }
 
@@ -699,7 +690,7 @@ impl Header {
         }
         let ordered = starts[0] == HEADER_LEN as u64
             && starts.windows(2).all(|w| w[0] <= w[1])
-            && starts[6] <= file_len;
+            && starts[SECTIONS - 1] <= file_len;
         ordered.then_some(Header { kind, n, starts })
     }
 }
@@ -754,19 +745,24 @@ mod tests {
         let l = layer();
         let flat = FlatLayer::from_bytes(encode(&l, "abc").unwrap(), "abc").unwrap();
         assert_eq!(flat.len(), l.features.len());
-        for (i, f) in l.features.iter().enumerate() {
-            let back = flat.feature(i).unwrap();
-            assert_eq!(back.id, f.id);
+        let mut seen = std::collections::BTreeMap::new();
+        for p in 0..flat.len() {
+            let back = flat.feature(p).unwrap();
+            let f = l.features.iter().find(|f| f.id == back.id).unwrap();
             assert_eq!(Some(&back.polygons), f.geom.as_polygons());
             assert_eq!(
-                flat.class_of(i).map(|c| flat.class_table()[c].as_str()),
+                flat.class_of(p).map(|c| flat.class_table()[c].as_str()),
                 f.class.as_deref()
             );
+            let r = back.polygons.bounding_rect().unwrap();
+            assert_eq!(flat.bbox(p), &[r.min().x, r.min().y, r.max().x, r.max().y]);
+            seen.insert(flat.rank(p), back.id);
         }
-        // HOLE sorts before every P…; feature 999 has id P0000, feature 0 P0999.
-        assert_eq!(flat.rank(1000), 0);
-        assert_eq!(flat.rank(999), 1);
-        assert_eq!(flat.rank(0), 1000);
+        // Ranks are the id order: HOLE, then P0000 … P0999.
+        let ids: Vec<&String> = seen.values().collect();
+        assert_eq!(seen.len(), flat.len());
+        assert_eq!((ids[0].as_str(), ids[1].as_str()), ("HOLE", "P0000"));
+        assert!(ids.windows(2).all(|w| w[0] < w[1]));
     }
 
     #[test]
