@@ -100,10 +100,16 @@ pub struct GpkgWriter {
     conn: Connection,
     table: String,
     srs_id: i32,
-    insert_sql: String,
+    columns: Vec<String>,
+    /// Rows not yet inserted: (fid, values, envelope).
+    pending: Vec<(i64, Vec<SqlValue>, Option<[f64; 4]>)>,
     bbox: Option<[f64; 4]>,
     rows: i64,
 }
+
+/// Rows per INSERT statement: one statement per row spent most of a run's output time in
+/// statement overhead and AUTOINCREMENT bookkeeping.
+const BATCH: usize = 64;
 
 impl GpkgWriter {
     /// Creates `path` (which must not exist) with table `table` and `columns`. `srs_wkt` is the
@@ -173,25 +179,13 @@ impl GpkgWriter {
             cols = cols.join(", "),
         ))
         .map_err(sql_err)?;
-        let placeholders: Vec<String> = (0..columns.len() + 1)
-            .map(|i| format!("?{}", i + 1))
-            .collect();
-        let insert_sql = format!(
-            "INSERT INTO {} (geom, {}) VALUES ({})",
-            ident(table),
-            columns
-                .iter()
-                .map(|(n, _)| ident(n))
-                .collect::<Vec<_>>()
-                .join(", "),
-            placeholders.join(", ")
-        );
         Ok(GpkgWriter {
             path: path.to_path_buf(),
             conn,
             table: table.to_string(),
             srs_id,
-            insert_sql,
+            columns: columns.iter().map(|(n, _)| ident(n)).collect(),
+            pending: Vec::with_capacity(BATCH),
             bbox: None,
             rows: 0,
         })
@@ -206,9 +200,8 @@ impl GpkgWriter {
 
     /// Appends one feature.
     pub fn add(&mut self, geom: &MultiPolygon<f64>, cells: Vec<Cell>) -> Result<(), GpkgError> {
-        let blob = gpkg_blob(geom, self.srs_id);
         let mut values: Vec<SqlValue> = Vec::with_capacity(cells.len() + 1);
-        values.push(SqlValue::Blob(blob));
+        values.push(SqlValue::Blob(gpkg_blob(geom, self.srs_id)));
         for c in cells {
             values.push(match c {
                 Cell::Null => SqlValue::Null,
@@ -217,17 +210,10 @@ impl GpkgWriter {
                 Cell::Real(r) => SqlValue::Real(r),
             });
         }
-        let fid = {
-            let mut stmt = self
-                .conn
-                .prepare_cached(&self.insert_sql)
-                .map_err(self.sql_err())?;
-            stmt.execute(params_from_iter(values))
-                .map_err(self.sql_err())?;
-            self.conn.last_insert_rowid()
-        };
-        if let Some(r) = geom.bounding_rect() {
-            let b = [r.min().x, r.min().y, r.max().x, r.max().y];
+        let envelope = geom
+            .bounding_rect()
+            .map(|r| [r.min().x, r.min().y, r.max().x, r.max().y]);
+        if let Some(b) = envelope {
             self.bbox = Some(match self.bbox {
                 None => b,
                 Some(a) => [
@@ -237,15 +223,72 @@ impl GpkgWriter {
                     a[3].max(b[3]),
                 ],
             });
-            let sql = format!(
-                "INSERT INTO \"rtree_{}_geom\" VALUES (?1, ?2, ?3, ?4, ?5)",
-                self.table
-            );
-            let mut stmt = self.conn.prepare_cached(&sql).map_err(self.sql_err())?;
-            stmt.execute(rusqlite::params![fid, b[0], b[2], b[1], b[3]])
-                .map_err(self.sql_err())?;
         }
         self.rows += 1;
+        self.pending.push((self.rows, values, envelope));
+        if self.pending.len() >= BATCH {
+            self.flush()?;
+        }
+        Ok(())
+    }
+
+    /// Inserts the pending rows and their index entries, a statement for each.
+    fn flush(&mut self) -> Result<(), GpkgError> {
+        if self.pending.is_empty() {
+            return Ok(());
+        }
+        let rows = std::mem::take(&mut self.pending);
+        let per_row = self.columns.len() + 2;
+        let tuple = |width: usize, row: usize| {
+            let marks: Vec<String> = (1..=width)
+                .map(|k| format!("?{}", row * width + k))
+                .collect();
+            format!("({})", marks.join(", "))
+        };
+        let sql = format!(
+            "INSERT INTO \"{}\" (fid, geom, {}) VALUES {}",
+            self.table.replace('"', "\"\""),
+            self.columns.join(", "),
+            (0..rows.len())
+                .map(|r| tuple(per_row, r))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        let indexed: Vec<(i64, [f64; 4])> = rows
+            .iter()
+            .filter_map(|(fid, _, b)| b.map(|b| (*fid, b)))
+            .collect();
+        let values = rows
+            .into_iter()
+            .flat_map(|(fid, v, _)| std::iter::once(SqlValue::Integer(fid)).chain(v));
+        self.conn
+            .prepare_cached(&sql)
+            .and_then(|mut stmt| stmt.execute(params_from_iter(values)))
+            .map_err(self.sql_err())?;
+        if indexed.is_empty() {
+            return Ok(());
+        }
+        let sql = format!(
+            "INSERT INTO \"rtree_{}_geom\" VALUES {}",
+            self.table.replace('"', "\"\""),
+            (0..indexed.len())
+                .map(|r| tuple(5, r))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        let values = indexed.into_iter().flat_map(|(fid, b)| {
+            [
+                SqlValue::Integer(fid),
+                SqlValue::Real(b[0]),
+                SqlValue::Real(b[2]),
+                SqlValue::Real(b[1]),
+                SqlValue::Real(b[3]),
+            ]
+        });
+        self.conn
+            .prepare_cached(&sql)
+            .and_then(|mut stmt| stmt.execute(params_from_iter(values)))
+            .map_err(self.sql_err())?;
         Ok(())
     }
 
@@ -254,7 +297,8 @@ impl GpkgWriter {
     }
 
     /// Registers the table and its spatial index, commits and closes.
-    pub fn finish(self, description: &str) -> Result<(), GpkgError> {
+    pub fn finish(mut self, description: &str) -> Result<(), GpkgError> {
+        self.flush()?;
         let t = self.table.clone();
         let b = self.bbox;
         let err = |source| GpkgError::Sql {

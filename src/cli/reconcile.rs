@@ -63,12 +63,15 @@ pub struct ReconcileArgs {
     pub quiet: bool,
 }
 
+/// Imports a manifest into the store named by the arguments (as `actor`), then opens it.
+pub type ImportFn = fn(&StoreArg, &Path, &str) -> anyhow::Result<Store>;
+
 /// What the GDAL-linked binary adds to the batch job. The front end `lantu` runs the job with
 /// none of it (see src/main.rs) and hands runs that need it to `lantu-full`.
 #[derive(Clone, Copy, Default)]
 pub struct Gis {
     /// Imports a manifest into the store, then opens it (`--manifest`).
-    pub import: Option<fn(&StoreArg, &Path, &str) -> anyhow::Result<Store>>,
+    pub import: Option<ImportFn>,
     pub writers: GisWriters,
 }
 
@@ -124,7 +127,6 @@ pub fn reconcile(a: ReconcileArgs, gis: Gis) -> anyhow::Result<ExitCode> {
     let started_at = now_rfc3339();
     // The rules' layers are read through their flat indexes (geometry on demand); only the
     // town boundaries pieces are attributed to are decoded.
-    let sources = Sources::open(&store, &meta, &rules)?;
     let bp = Blueprint::load_only(&store, meta, |v| {
         v.spec.role == lantu::layer::LayerRole::Boundary
     })?;
@@ -143,7 +145,14 @@ pub fn reconcile(a: ReconcileArgs, gis: Gis) -> anyhow::Result<ExitCode> {
         geojson: a.geojson,
         shapefile: a.shp,
     };
-    let mut files = FileSink::create(&a.out, &bp, rule_names, formats, gis.writers)?;
+    // The output files are set up while the flat indexes are read.
+    let (sources, files) = std::thread::scope(|scope| {
+        let files = scope.spawn(|| FileSink::create(&a.out, &bp, rule_names, formats, gis.writers));
+        let sources = Sources::open(&store, &bp.meta, &rules);
+        (sources, files.join())
+    });
+    let sources = sources?;
+    let mut files = files.map_err(|_| anyhow::anyhow!("creating the output files panicked"))??;
     let srs = match &bp.crs {
         lantu::crs::Crs::Epsg(c) => *c as i32,
         _ => 0,

@@ -743,18 +743,23 @@ mod tests {
     #[test]
     fn round_trips_records_classes_and_ranks() {
         let l = layer();
-        let flat = FlatLayer::from_bytes(encode(&l, "abc").unwrap(), "abc").unwrap();
+        let flat =
+            FlatLayer::from_bytes(encode(&l, "abc").expect("encodes"), "abc").expect("opens");
         assert_eq!(flat.len(), l.features.len());
         let mut seen = std::collections::BTreeMap::new();
         for p in 0..flat.len() {
-            let back = flat.feature(p).unwrap();
-            let f = l.features.iter().find(|f| f.id == back.id).unwrap();
+            let back = flat.feature(p).expect("record reads");
+            let f = l
+                .features
+                .iter()
+                .find(|f| f.id == back.id)
+                .expect("same id");
             assert_eq!(Some(&back.polygons), f.geom.as_polygons());
             assert_eq!(
                 flat.class_of(p).map(|c| flat.class_table()[c].as_str()),
                 f.class.as_deref()
             );
-            let r = back.polygons.bounding_rect().unwrap();
+            let r = back.polygons.bounding_rect().expect("has a box");
             assert_eq!(flat.bbox(p), &[r.min().x, r.min().y, r.max().x, r.max().y]);
             seen.insert(flat.rank(p), back.id);
         }
@@ -768,7 +773,8 @@ mod tests {
     #[test]
     fn search_finds_exactly_the_boxes_that_meet_the_query() {
         let l = layer();
-        let flat = FlatLayer::from_bytes(encode(&l, "abc").unwrap(), "abc").unwrap();
+        let flat =
+            FlatLayer::from_bytes(encode(&l, "abc").expect("encodes"), "abc").expect("opens");
         for q in [
             [500_005.0, 2_500_005.0, 500_045.0, 2_500_025.0],
             [500_010.0, 2_500_010.0, 500_020.0, 2_500_020.0], // touches four squares' corners
@@ -788,13 +794,15 @@ mod tests {
     #[test]
     fn refuses_other_objects_formats_and_truncation() {
         let l = layer();
-        let bytes = encode(&l, "abc").unwrap();
+        let bytes = encode(&l, "abc").expect("encodes");
         assert!(FlatLayer::from_bytes(bytes.clone(), "abd").is_err());
         let mut old = bytes.clone();
         old[8] = 0;
         assert!(FlatLayer::from_bytes(old, "abc").is_err());
         let cut = bytes[..bytes.len() - 3].to_vec();
-        let e = FlatLayer::from_bytes(cut, "abc").unwrap_err().to_string();
+        let e = FlatLayer::from_bytes(cut, "abc")
+            .expect_err("truncated")
+            .to_string();
         assert!(e.contains("record offsets"), "{e}");
     }
 }
