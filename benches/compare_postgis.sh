@@ -4,6 +4,8 @@
 # lantu, on the district-scale set. Prints wall times, the ratio, piece counts and total areas.
 #
 #   benches/compare_postgis.sh [PARCELS]      (default 100000; data cached in target/bench-district)
+#   ROUNDS=5: the reconciliation job runs this many times on each side, alternating, and the
+#   medians are compared (one run of each was too noisy on a shared 2-core machine).
 #
 # Job: 控规 features classed construction (城规建设用地) ∩ 土规 管制区 features classed
 # non-construction (限制/禁止建设区), ST_Intersects join + ST_Intersection, polygonal part only,
@@ -12,6 +14,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PARCELS=${1:-100000}
+ROUNDS=${ROUNDS:-5}
 DIR=${LANTU_BENCH_DIR:-$PWD/target/bench-district}
 BIN=${LANTU_BIN:-$PWD/target/release/lantu}   # LANTU_BIN: measure another build
 # shellcheck source=benches/pg_cluster.sh
@@ -26,11 +29,15 @@ trap pg_stop EXIT
 pg_start
 pg_load_layers "$DIR" kg gzq yjjbnt czkfbj
 
-echo "== reconciliation: 城规建设用地 ∩ 土规非建设用地, pieces ≥ 1 m² =="
-PG=$(psql -qAt <<'SQL'
+echo "== reconciliation: 城规建设用地 ∩ 土规非建设用地, pieces ≥ 1 m² (${ROUNDS} rounds, alternating) =="
+PG_TIMES=()
+LT_TIMES=()
+for round in $(seq "$ROUNDS"); do
+  PG=$(psql -qAt <<'SQL'
 SET max_parallel_workers_per_gather = 2;
 SET parallel_setup_cost = 0;
 SET parallel_tuple_cost = 0;
+DROP TABLE IF EXISTS pieces;
 \timing on
 CREATE TABLE pieces AS
 SELECT * FROM (
@@ -42,21 +49,26 @@ SELECT * FROM (
 \timing off
 SELECT count(*) || ' ' || sum(area) FROM pieces;
 SQL
-)
-PG_MS=$(echo "$PG" | grep -oP 'Time: \K[0-9.]+' | head -1)
-PG_COUNT=$(echo "$PG" | tail -1 | cut -d' ' -f1)
-PG_AREA=$(echo "$PG" | tail -1 | cut -d' ' -f2)
-echo "PostGIS (2 workers): ${PG_MS} ms, ${PG_COUNT} pieces, ${PG_AREA} m²"
+  )
+  PG_TIMES+=("$(echo "$PG" | grep -oP 'Time: \K[0-9.]+' | head -1)")
+  PG_COUNT=$(echo "$PG" | tail -1 | cut -d' ' -f1)
+  PG_AREA=$(echo "$PG" | tail -1 | cut -d' ' -f2)
 
-rm -rf "$DIR/out"
-START=$(date +%s.%N)
-/usr/bin/time -v -o "$DIR/time-reconcile.txt" \
-  "$BIN" reconcile --store "$DIR/store" --out "$DIR/out" --rules benches/bench_rules.toml --quiet --no-xlsx --no-ledger >/dev/null
-END=$(date +%s.%N)
-LT_MS=$(echo "($END - $START) * 1000" | bc)
+  rm -rf "$DIR/out"
+  START=$(date +%s.%N)
+  /usr/bin/time -v -o "$DIR/time-reconcile.txt" \
+    "$BIN" reconcile --store "$DIR/store" --out "$DIR/out" --rules benches/bench_rules.toml --quiet --no-xlsx --no-ledger >/dev/null
+  END=$(date +%s.%N)
+  LT_TIMES+=("$(echo "($END - $START) * 1000" | bc)")
+  echo "round $round: PostGIS ${PG_TIMES[-1]} ms, lantu ${LT_TIMES[-1]} ms"
+done
 LT_RSS=$(grep -oP 'Maximum resident set size \(kbytes\): \K[0-9]+' "$DIR/time-reconcile.txt")
 read -r LT_COUNT LT_AREA < <(python3 -c "import json;s=json.load(open('$DIR/out/summary.json'));r=s['rules'][0];print(r['count'], repr(r['area_m2']))")
-echo "lantu reconcile (whole process: load, overlay, GeoPackage, summary): ${LT_MS} ms, ${LT_COUNT} pieces, ${LT_AREA} m², peak RSS $((LT_RSS / 1024)) MiB"
+median() { printf '%s\n' "$@" | sort -g | awk '{v[NR]=$1} END {print (NR % 2) ? v[(NR+1)/2] : (v[NR/2] + v[NR/2+1]) / 2}'; }
+PG_MS=$(median "${PG_TIMES[@]}")
+LT_MS=$(median "${LT_TIMES[@]}")
+echo "PostGIS (2 workers): median ${PG_MS} ms of ${PG_TIMES[*]}; ${PG_COUNT} pieces, ${PG_AREA} m²"
+echo "lantu reconcile (whole process: start, flat indexes, overlay, GeoPackage, summary): median ${LT_MS} ms of ${LT_TIMES[*]}; ${LT_COUNT} pieces, ${LT_AREA} m², peak RSS $((LT_RSS / 1024)) MiB"
 rm -rf "$DIR/out2"
 START=$(date +%s.%N)
 /usr/bin/time -v -o "$DIR/time-reconcile2.txt" \
@@ -69,7 +81,7 @@ python3 - "$PG_MS" "$LT_MS" "$PG_COUNT" "$LT_COUNT" "$PG_AREA" "$LT_AREA" <<'PY'
 import sys
 pg, lt, pgc, ltc, pga, lta = sys.argv[1:]
 pg, lt, pga, lta = float(pg), float(lt), float(pga), float(lta)
-print(f"ratio PostGIS / lantu: {pg / lt:.2f}x; pieces {'identical' if pgc == ltc else 'DIFFER'} ({pgc} vs {ltc}); "
+print(f"ratio PostGIS / lantu (medians): {pg / lt:.2f}x; pieces {'identical' if pgc == ltc else 'DIFFER'} ({pgc} vs {ltc}); "
       f"total area relative difference {abs(pga - lta) / pga:.3e}")
 PY
 
