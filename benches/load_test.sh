@@ -15,6 +15,9 @@
 #                    once (one run at the start of each timed run) or none
 #   PG               1 (default) runs the pgbench comparison; 0 skips it
 #   NSITES           sites in the rotation (default 2000): 50–150 m squares centred on random 控规 parcels
+#   THINK_MS         mean think time between a client's answer and its next request, exponentially
+#                    distributed (default 0: back to back, i.e. the server saturated; planners at a
+#                    web map are better modelled with a few tens of ms)
 #   LOAD_OUT         results directory (default target/bench-district/load; emptied first)
 #
 # Results: wrk outputs, rss.csv, reconcile.log, pgbench logs, and a summary on stdout and in
@@ -31,6 +34,7 @@ SOAK=${SOAK:-300}
 RECONCILE=${RECONCILE:-loop}
 PG=${PG:-1}
 NSITES=${NSITES:-2000}
+export THINK_MS=${THINK_MS:-0}
 OUT=${LOAD_OUT:-$DIR/load}
 BASE=http://127.0.0.1:$PORT
 
@@ -114,9 +118,16 @@ local headers = {
   ["Content-Type"] = "application/json",
   ["Authorization"] = "Bearer " .. os.getenv("LANTU_KEY"),
 }
+local think = tonumber(os.getenv("THINK_MS") or "0") or 0
 function init(args)
   for line in io.lines(os.getenv("LANTU_BODIES")) do bodies[#bodies + 1] = line end
   i = ((tid or 1) - 1) * 997 % #bodies
+  math.randomseed(tid or 1)
+end
+-- Think time before each request (ms); latency is still measured from sending to the answer.
+function delay()
+  if think <= 0 then return 0 end
+  return math.floor(-think * math.log(1 - math.random()) + 0.5)
 end
 function request()
   i = i % #bodies + 1
@@ -171,7 +182,7 @@ run_wrk() { # label conns seconds
 
 SUMMARY=$OUT/summary.txt
 {
-  echo "date $(date -u +%FT%TZ); $(nproc) cores; $(free -g | awk '/Mem:/ {print $2}') GiB"
+  echo "date $(date -u +%FT%TZ); $(nproc) cores; $(free -g | awk '/Mem:/ {print $2}') GiB; think time ${THINK_MS} ms"
   echo "server RSS after load and first request: $(( $(rss_kb) / 1024 )) MiB"
 } | tee "$SUMMARY"
 wrk -t2 -c16 -d5s --timeout 30s -s "$OUT/site.lua" "$BASE" >/dev/null 2>&1 # warm-up
