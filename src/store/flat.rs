@@ -6,7 +6,7 @@
 //! features. This file, written next to `<hash>.fgb` as `<hash>.flat`, holds per feature the
 //! bounding box, class code index and rank in id order, plus a packed R-tree over the boxes; the
 //! geometry and id of one feature sit in one record read with one positional read
-//! ([`FlatLayer::feature`]). Opening it reads ~70 bytes per feature; the rest is read on demand.
+//! ([`FlatLayer::feature`]). Opening it reads ~50 bytes per feature; the rest is read on demand.
 //!
 //! It is derived data: written at import, and rebuilt from the FlatGeobuf whenever it is
 //! missing, from an older format, or does not match its object (see `Store::flat_layer`).
@@ -189,7 +189,7 @@ impl PackedTree {
     }
 
     /// Reads the tree section starting at `at`.
-    fn read(src: &Source, at: u64, n: usize) -> Result<PackedTree, String> {
+    fn read(src: &Backing, at: u64, n: usize) -> Result<PackedTree, String> {
         let mut head = [0u8; 12];
         src.read_at(&mut head, at)?;
         let mut r = Cursor::new(&head);
@@ -458,16 +458,16 @@ const _: () = assert!(
 
 /// Where a flat index is read from.
 #[derive(Debug)]
-enum Source {
+enum Backing {
     File(File),
     Memory(Vec<u8>),
 }
 
-impl Source {
+impl Backing {
     fn read_at(&self, buf: &mut [u8], at: u64) -> Result<(), String> {
         match self {
-            Source::File(f) => f.read_exact_at(buf, at).map_err(|e| e.to_string()),
-            Source::Memory(bytes) => {
+            Backing::File(f) => f.read_exact_at(buf, at).map_err(|e| e.to_string()),
+            Backing::Memory(bytes) => {
                 let from = usize::try_from(at).map_err(|_| "offset overflows")?;
                 let src = from
                     .checked_add(buf.len())
@@ -497,7 +497,7 @@ pub struct FlatLayer {
     offsets: Vec<u64>,
     tree: PackedTree,
     class_table: Vec<String>,
-    source: Source,
+    source: Backing,
     /// Where the record section starts.
     records_at: u64,
 }
@@ -516,14 +516,14 @@ impl FlatLayer {
             Err(e) => return Err(io(e)),
         };
         let len = file.metadata().map_err(io)?.len();
-        FlatLayer::read(path, Source::File(file), len, hash)
+        FlatLayer::read(path, Backing::File(file), len, hash)
     }
 
     /// The flat index of `bytes` (as [`encode`] made them), held in memory.
     pub fn from_bytes(bytes: Vec<u8>, hash: &str) -> Result<FlatLayer, FlatError> {
         let path = PathBuf::from("(memory)");
         let len = bytes.len() as u64;
-        FlatLayer::read(&path, Source::Memory(bytes), len, hash)?.ok_or_else(|| {
+        FlatLayer::read(&path, Backing::Memory(bytes), len, hash)?.ok_or_else(|| {
             FlatError::Invalid {
                 path,
                 reason: "not a flat index of this object and format".into(),
@@ -533,7 +533,7 @@ impl FlatLayer {
 
     fn read(
         path: &Path,
-        source: Source,
+        source: Backing,
         file_len: u64,
         hash: &str,
     ) -> Result<Option<FlatLayer>, FlatError> {
