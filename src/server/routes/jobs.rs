@@ -30,7 +30,6 @@ pub enum JobState {
     Cancelled,
 }
 
-/// What a client sees of a job.
 /// The low-priority pool every reconcile job runs in: built once, so runs do not each leave a
 /// pool's worth of thread stacks and malloc arenas behind.
 fn reconcile_pool() -> Result<&'static rayon::ThreadPool, String> {
@@ -51,6 +50,7 @@ fn reconcile_pool() -> Result<&'static rayon::ThreadPool, String> {
     .map_err(Clone::clone)
 }
 
+/// What a client sees of a job.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct JobStatus {
     pub id: String,
