@@ -315,10 +315,24 @@ impl Store {
             .map_err(io_err(&dir))
     }
 
-    /// The flat index of layer version `hash`, built from the object if missing or stale.
+    /// The flat index at `path` if it is usable; `None` when it must be (re)built: missing, of
+    /// an older format, made from another object, or damaged.
+    fn usable_flat(path: &Path, hash: &str) -> Result<Option<FlatLayer>, StoreError> {
+        match FlatLayer::open(path, hash) {
+            Ok(f) => Ok(f),
+            Err(e @ FlatError::Invalid { .. }) => {
+                tracing::warn!("rebuilding the flat index: {e}");
+                Ok(None)
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// The flat index of layer version `hash`, built from the object if missing, stale or
+    /// damaged.
     pub fn flat_layer(&self, hash: &str) -> Result<FlatLayer, StoreError> {
         let path = self.flat_path(hash);
-        if let Some(f) = FlatLayer::open(&path, hash)? {
+        if let Some(f) = Store::usable_flat(&path, hash)? {
             return Ok(f);
         }
         let layer = self.read_layer(hash)?;
@@ -345,7 +359,7 @@ impl Store {
             self.write_atomically(&bytes, &target, "fgb")?;
         }
         let flat_target = self.flat_path(&hash);
-        if FlatLayer::open(&flat_target, &hash)?.is_none() {
+        if Store::usable_flat(&flat_target, &hash)?.is_none() {
             self.write_atomically(&flat::encode(layer, &hash)?, &flat_target, "flat")?;
         }
         Ok(ObjectRef {
