@@ -103,13 +103,16 @@ pub struct GpkgWriter {
     columns: Vec<String>,
     /// Rows not yet inserted: (fid, values, envelope).
     pending: Vec<(i64, Vec<SqlValue>, Option<[f64; 4]>)>,
+    /// Rows per statement.
+    batch: usize,
     bbox: Option<[f64; 4]>,
     rows: i64,
 }
 
-/// Rows per INSERT statement: one statement per row spent most of a run's output time in
-/// statement overhead and AUTOINCREMENT bookkeeping.
-const BATCH: usize = 64;
+/// Bound variables per INSERT statement: SQLite before 3.32 allows at most 999. Rows are
+/// inserted as many per statement as fit (52 for the 19 values of a conflict row): a statement
+/// per row spent most of a run's output time in statement overhead and AUTOINCREMENT bookkeeping.
+const MAX_VARIABLES: usize = 999;
 
 impl GpkgWriter {
     /// Creates `path` (which must not exist) with table `table` and `columns`. `srs_wkt` is the
@@ -185,7 +188,8 @@ impl GpkgWriter {
             table: table.to_string(),
             srs_id,
             columns: columns.iter().map(|(n, _)| ident(n)).collect(),
-            pending: Vec::with_capacity(BATCH),
+            pending: Vec::new(),
+            batch: (MAX_VARIABLES / (columns.len() + 2)).max(1),
             bbox: None,
             rows: 0,
         })
@@ -226,7 +230,7 @@ impl GpkgWriter {
         }
         self.rows += 1;
         self.pending.push((self.rows, values, envelope));
-        if self.pending.len() >= BATCH {
+        if self.pending.len() >= self.batch {
             self.flush()?;
         }
         Ok(())

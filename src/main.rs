@@ -37,7 +37,11 @@ fn main() -> ExitCode {
     let full = std::env::current_exe()
         .map(|exe| exe.with_file_name(FULL))
         .unwrap_or_else(|_| FULL.into());
-    let err = Command::new(&full).args(std::env::args_os().skip(1)).exec();
+    // argv[0] stays what the user typed, so help and errors say `lantu`, not `lantu-full`.
+    let err = Command::new(&full)
+        .arg0(std::env::args_os().next().unwrap_or_else(|| "lantu".into()))
+        .args(std::env::args_os().skip(1))
+        .exec();
     eprintln!(
         "error: cannot run {} ({err}); install it next to lantu",
         full.display()

@@ -151,8 +151,15 @@ pub fn reconcile(a: ReconcileArgs, gis: Gis) -> anyhow::Result<ExitCode> {
         let sources = Sources::open(&store, &bp.meta, &rules);
         (sources, files.join())
     });
-    let sources = sources?;
     let mut files = files.map_err(|_| anyhow::anyhow!("creating the output files panicked"))??;
+    let sources = match sources {
+        Ok(s) => s,
+        Err(e) => {
+            // Leave --out as it was, so the run can simply be repeated.
+            files.discard();
+            return Err(e.into());
+        }
+    };
     let srs = match &bp.crs {
         lantu::crs::Crs::Epsg(c) => *c as i32,
         _ => 0,

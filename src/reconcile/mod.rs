@@ -191,13 +191,13 @@ pub struct RunReport {
     pub seconds: f64,
 }
 
-/// Receives pieces in deterministic order.
-/// Receives the kept pieces in order, on a thread of its own (hence `Send`).
+/// Receives the kept pieces in deterministic order, on a thread of its own (hence `Send`).
 pub trait Sink: Send {
     fn piece(&mut self, piece: &ConflictPiece) -> Result<(), ReconcileError>;
 }
 
-/// Progress callback: (rule id, subject features done, subject features total).
+/// Progress callback: (rule id, subjects done, subjects to process). Subjects that meet no
+/// feature of an `overlaps` rule's other side are not counted: they have nothing to process.
 pub type Progress<'a> = &'a (dyn Fn(&str, u64, u64) + Sync);
 
 /// A layer as reconciliation reads it: its version and flat index, with the class of every
@@ -349,10 +349,6 @@ impl RunLayer {
             .map_err(String::as_str)
     }
 
-    fn poly(&self, i: usize) -> Option<&IntPoly> {
-        self.get(i).ok().and_then(|l| l.poly.as_ref())
-    }
-
     /// Features whose box meets the grid box of `piece`.
     fn candidates(&self, piece: &IntPoly) -> Vec<usize> {
         let r = rect_of(&self.grid, piece);
@@ -444,28 +440,41 @@ struct FlagSources {
 }
 
 impl Context<'_> {
+    /// The polygons of `layer` whose boxes meet the piece's; `None` when one cannot be read
+    /// (the flag is then left unset rather than guessed).
+    fn flag_candidates<'l>(
+        &self,
+        piece: &IntPoly,
+        layer: &'l RunLayer,
+    ) -> Option<Vec<&'l IntPoly>> {
+        let mut out = Vec::new();
+        for j in layer.candidates(piece) {
+            if let Some(p) = layer.get(j).ok()?.poly.as_ref() {
+                out.push(p);
+            }
+        }
+        Some(out)
+    }
+
     /// Whether a piece overlaps (by ≥ the noise floor) any feature of `layer`.
-    fn overlaps_layer(&self, piece: &IntPoly, layer: &RunLayer) -> bool {
+    fn overlaps_layer(&self, piece: &IntPoly, layer: &RunLayer) -> Option<bool> {
         let floor = self.params.sliver.min_area_m2;
-        layer.candidates(piece).into_iter().any(|j| {
-            layer.poly(j).is_some_and(|o| {
-                overlay::intersection(piece, o, &self.grid)
-                    .map(|(p, _)| p.area_m2(&self.grid) >= floor)
-                    .unwrap_or(false)
-            })
-        })
+        let others = self.flag_candidates(piece, layer)?;
+        Some(others.into_iter().any(|o| {
+            overlay::intersection(piece, o, &self.grid)
+                .map(|(p, _)| p.area_m2(&self.grid) >= floor)
+                .unwrap_or(false)
+        }))
     }
 
     /// Whether part of the piece (≥ the noise floor) lies outside every feature of `layer`.
-    fn outside_layer(&self, piece: &IntPoly, layer: &RunLayer) -> bool {
-        let others: Vec<&IntPoly> = layer
-            .candidates(piece)
-            .into_iter()
-            .filter_map(|j| layer.poly(j))
-            .collect();
-        overlay::difference(piece, &others, &self.grid)
-            .map(|(p, _)| p.area_m2(&self.grid) >= self.params.sliver.min_area_m2)
-            .unwrap_or(false)
+    fn outside_layer(&self, piece: &IntPoly, layer: &RunLayer) -> Option<bool> {
+        let others = self.flag_candidates(piece, layer)?;
+        Some(
+            overlay::difference(piece, &others, &self.grid)
+                .map(|(p, _)| p.area_m2(&self.grid) >= self.params.sliver.min_area_m2)
+                .unwrap_or(false),
+        )
     }
 }
 
@@ -652,7 +661,7 @@ fn process_subject(ctx: &Context<'_>, run: &RuleRun<'_>, work: &Work) -> Vec<Out
     let sf = match run.subject.get(i) {
         Ok(l) => l,
         Err(e) => {
-            out.push(error(format!("#{i}"), None, e.to_string()));
+            out.push(error(String::new(), None, e.to_string()));
             return out;
         }
     };
@@ -660,6 +669,7 @@ fn process_subject(ctx: &Context<'_>, run: &RuleRun<'_>, work: &Work) -> Vec<Out
         return out;
     };
     let mut candidates: Vec<(usize, &Loaded, &IntPoly)> = Vec::with_capacity(work.others.len());
+    let mut unreadable = false;
     for &j in &work.others {
         match run.other.get(j) {
             Ok(l) => {
@@ -667,8 +677,16 @@ fn process_subject(ctx: &Context<'_>, run: &RuleRun<'_>, work: &Work) -> Vec<Out
                     candidates.push((j, l, p));
                 }
             }
-            Err(e) => out.push(error(sf.id.clone(), Some(format!("#{j}")), e.to_string())),
+            Err(e) => {
+                unreadable = true;
+                out.push(error(sf.id.clone(), None, e.to_string()));
+            }
         }
+    }
+    // A difference against only the readable features would report area an unreadable one
+    // covers: the subject is reported as an error instead.
+    if unreadable && run.rule.clause() == Clause::Outside {
+        return out;
     }
     let (mut overlays, mut contained) = (0u64, 0u64);
     // (the other feature, or None for a difference against all of them; the kernel's answer)
@@ -733,13 +751,13 @@ fn process_subject(ctx: &Context<'_>, run: &RuleRun<'_>, work: &Work) -> Vec<Out
                     && let Some(pi) = piece_int(&piece, grid)
                 {
                     if let Some(l) = &ctx.flags.farmland {
-                        flags.farmland = Some(ctx.overlaps_layer(&pi, l));
+                        flags.farmland = ctx.overlaps_layer(&pi, l);
                     }
                     if let Some(l) = &ctx.flags.red_line {
-                        flags.red_line = Some(ctx.overlaps_layer(&pi, l));
+                        flags.red_line = ctx.overlaps_layer(&pi, l);
                     }
                     if let Some(l) = &ctx.flags.boundary {
-                        flags.outside_boundary = Some(ctx.outside_layer(&pi, l));
+                        flags.outside_boundary = ctx.outside_layer(&pi, l);
                     }
                 }
                 let subject_layer = run.subject.source.id();

@@ -452,6 +452,19 @@ impl ExtraOutput for GeoJsonWriter {
     }
 }
 
+/// The files a run writes into its output directory (a Shapefile's sidecars go with its `.shp`).
+const OUTPUT_FILES: [&str; 9] = [
+    "conflicts.gpkg",
+    "summary.json",
+    "conflicts.xlsx",
+    "conflicts.geojson",
+    "conflicts.shp",
+    "conflicts.shx",
+    "conflicts.dbf",
+    "conflicts.prj",
+    "conflicts.cpg",
+];
+
 /// The sink writing every file output of a run.
 pub struct FileSink {
     dir: PathBuf,
@@ -472,13 +485,7 @@ impl FileSink {
     ) -> Result<FileSink, ReconcileError> {
         std::fs::create_dir_all(dir)
             .map_err(|e| ReconcileError::Output(format!("{}: {e}", dir.display())))?;
-        for name in [
-            "conflicts.gpkg",
-            "summary.json",
-            "conflicts.xlsx",
-            "conflicts.geojson",
-            "conflicts.shp",
-        ] {
+        for name in OUTPUT_FILES {
             let p = dir.join(name);
             if p.exists() {
                 return Err(ReconcileError::Output(format!(
@@ -531,6 +538,18 @@ impl FileSink {
             rule_names,
             pieces: 0,
         })
+    }
+
+    /// Closes every writer and removes the files they made (a run that failed before its first
+    /// piece), and the output directory if that leaves it empty.
+    pub fn discard(mut self) {
+        self.gpkg = None;
+        self.xlsx = None;
+        self.extras.clear();
+        for name in OUTPUT_FILES {
+            let _ = std::fs::remove_file(self.dir.join(name));
+        }
+        let _ = std::fs::remove_dir(&self.dir);
     }
 
     /// Closes every writer and writes `summary.json` (and the XLSX summary sheets).

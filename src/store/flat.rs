@@ -9,7 +9,9 @@
 //! ([`FlatLayer::feature`]). Opening it reads ~50 bytes per feature; the rest is read on demand.
 //!
 //! It is derived data: written at import, and rebuilt from the FlatGeobuf whenever it is
-//! missing, from an older format, or does not match its object (see `Store::flat_layer`).
+//! missing, from an older format, made from another object, or structurally damaged (sizes,
+//! offsets, indices and ranks are checked on open; coordinates are not checksummed, so a flipped
+//! bit inside a record is not detected — deleting the file rebuilds it; see `Store::flat_layer`).
 //!
 //! Features are stored in the Hilbert order of their boxes, so the R-tree's leaves are the boxes
 //! themselves and a feature's index here is its leaf position (not its import position; ids and
@@ -61,7 +63,7 @@ pub enum FlatError {
     },
     #[error("flat index {path}: {reason}")]
     Invalid { path: PathBuf, reason: String },
-    #[error("flat index {path}, feature {index}: {reason}")]
+    #[error("flat index {path}, record {index}: {reason} (delete the file to have it rebuilt)")]
     Record {
         path: PathBuf,
         index: usize,
@@ -290,8 +292,8 @@ fn kind_of(code: u8) -> Option<GeomKind> {
 }
 
 fn put_u32(out: &mut Vec<u8>, v: usize) {
-    // Every count written here was checked against u32 by `encode`'s callers or is a ring,
-    // part or string length far below it.
+    // Counts of parts, rings, points and bytes of one feature's id or one class code: the
+    // importer's vertex and size limits keep them far below u32::MAX.
     out.extend_from_slice(&(v as u32).to_le_bytes());
 }
 
@@ -573,8 +575,13 @@ impl FlatLayer {
         {
             return Err(invalid(format!("class index {c} outside the class table")));
         }
-        if ranks.iter().any(|&k| k as usize >= n) {
-            return Err(invalid("rank outside the feature count".into()));
+        // The ranks must be a permutation: a repeated one would process a subject twice.
+        let mut seen = vec![false; n];
+        for &k in &ranks {
+            match seen.get_mut(k as usize) {
+                Some(slot) if !*slot => *slot = true,
+                _ => return Err(invalid(format!("rank {k} repeated or out of range"))),
+            }
         }
         let record_len = file_len - h.starts[5];
         if offsets.first() != Some(&0)
@@ -680,6 +687,11 @@ impl Header {
         }
         let kind = kind_of(r.array::<4>().ok()?[0])?;
         let n = usize::try_from(r.u64().ok()?).ok()?;
+        // Each feature takes at least 48 bytes (box, class, rank, offset): a larger count is a
+        // damaged header, refused before any size is computed from it.
+        if n as u64 > file_len / 48 {
+            return None;
+        }
         let stored = r.take(HASH_LEN).ok()?;
         if std::str::from_utf8(stored).ok()?.trim_end() != hash {
             return None;

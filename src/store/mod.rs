@@ -18,10 +18,9 @@ pub mod fgb;
 pub mod flat;
 
 use std::fs::{self, File};
-use std::io::{BufReader, BufWriter, Write};
+use std::io::{BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use rusqlite::{Connection, OptionalExtension, params};
 use serde::{Deserialize, Serialize};
@@ -283,32 +282,25 @@ impl Store {
         self.root.join("layers").join(format!("{hash}.flat"))
     }
 
-    /// A fresh path in the store's temp directory.
-    fn temp_path(&self, ext: &str) -> PathBuf {
-        let nanos = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map(|d| d.as_nanos())
-            .unwrap_or(0);
-        self.root
-            .join("tmp")
-            .join(format!("{}-{nanos}.{ext}", std::process::id()))
-    }
-
     /// Writes `bytes` to `target` through a synced temp file and a rename: `target` is either
-    /// absent or complete.
+    /// absent or complete. The temp file is removed if anything fails before the rename.
     fn write_atomically(&self, bytes: &[u8], target: &Path, ext: &str) -> Result<(), StoreError> {
-        let tmp = self.temp_path(ext);
-        {
-            let file = File::create(&tmp).map_err(io_err(&tmp))?;
-            let mut w = BufWriter::new(file);
-            w.write_all(bytes).map_err(io_err(&tmp))?;
-            let file = w.into_inner().map_err(|e| StoreError::Io {
-                path: tmp.clone(),
-                source: e.into_error(),
-            })?;
-            file.sync_all().map_err(io_err(&tmp))?;
-        }
-        fs::rename(&tmp, target).map_err(io_err(target))?;
+        let dir = self.root.join("tmp");
+        let mut tmp = tempfile::Builder::new()
+            .prefix(&format!("{}-", std::process::id()))
+            .suffix(&format!(".{ext}"))
+            .tempfile_in(&dir)
+            .map_err(io_err(&dir))?;
+        let path = tmp.path().to_path_buf();
+        // Readable like any other store file (a temp file is created owner-only).
+        let mode = <fs::Permissions as std::os::unix::fs::PermissionsExt>::from_mode(0o644);
+        tmp.as_file().set_permissions(mode).map_err(io_err(&path))?;
+        tmp.write_all(bytes).map_err(io_err(&path))?;
+        tmp.as_file().sync_all().map_err(io_err(&path))?;
+        tmp.persist(target).map_err(|e| StoreError::Io {
+            path: target.to_path_buf(),
+            source: e.error,
+        })?;
         let dir = self.root.join("layers");
         File::open(&dir)
             .and_then(|d| d.sync_all())
