@@ -376,6 +376,10 @@ fn outputs_and_ledger_across_reruns() {
     let first = ledger::list(&store, &ledger::Filter::default()).expect("list")[0].clone();
     let err = ledger::transition(&store, &first.id, "市级审定", "张三", "", "").expect_err("skip");
     assert!(err.to_string().contains("区级意见"), "{err}");
+    // A run in progress holds no write lock on the catalog (its rows wait in temporary tables
+    // until it finishes): the transition goes through at once, not after the busy timeout.
+    let open_run = ledger::LedgerSink::begin(&store, "t", "R-open", 4546).expect("begin");
+    let started = std::time::Instant::now();
     ledger::transition(
         &store,
         &first.id,
@@ -385,6 +389,8 @@ fn outputs_and_ledger_across_reruns() {
         "阳东府函〔2019〕12号",
     )
     .expect("step 1");
+    assert!(started.elapsed() < std::time::Duration::from_secs(5));
+    drop(open_run);
     let audit = store
         .audit_log(Some("conflict.transition"), 10)
         .expect("audit");

@@ -132,13 +132,18 @@ impl LedgerSink {
         srs_id: i32,
     ) -> Result<LedgerSink, LedgerError> {
         ensure_schema(&store.conn())?;
-        // A connection of its own: the run holds a write transaction while the store stays usable
-        // for readers (WAL).
+        // A connection of its own. The run's rows are staged in temporary tables (private to
+        // this connection) and merged in one write transaction by `finish`: the catalog's write
+        // lock is held for the merge only, not for a run that may go on for minutes at idle
+        // priority while API writes wait on it.
         let conn = Connection::open(store.root().join("catalog.sqlite"))?;
         conn.busy_timeout(std::time::Duration::from_secs(30))?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
         conn.execute_batch(
-            "BEGIN IMMEDIATE; CREATE TEMP TABLE run_seen (id TEXT PRIMARY KEY, rule_id TEXT NOT NULL);",
+            "CREATE TEMP TABLE run_seen (id TEXT PRIMARY KEY, rule_id TEXT NOT NULL);
+             CREATE TEMP TABLE staged AS SELECT * FROM main.conflicts WHERE 0;
+             CREATE TEMP TABLE staged_present (id TEXT PRIMARY KEY, change TEXT NOT NULL);
+             CREATE TEMP TABLE staged_superseded (id TEXT PRIMARY KEY, replaced_by TEXT NOT NULL);",
         )?;
         Ok(LedgerSink {
             conn,
@@ -169,18 +174,17 @@ impl LedgerSink {
             };
             self.conn
                 .prepare_cached(
-                    "UPDATE conflicts SET presence = 'present', change = ?2, last_run = ?3, \
-                     updated_at = ?4 WHERE id = ?1",
+                    "INSERT OR REPLACE INTO temp.staged_present (id, change) VALUES (?1, ?2)",
                 )?
-                .execute(params![p.conflict_id, change, self.run_id, self.now])?;
+                .execute(params![p.conflict_id, change])?;
             return Ok(());
         }
         // The same pair with another geometry: a changed conflict, which keeps its state.
         let predecessor: Option<(String, String)> = self
             .conn
             .prepare_cached(
-                "SELECT id, state FROM conflicts WHERE blueprint = ?1 AND key = ?2 \
-                 AND presence = 'present' AND id NOT IN (SELECT id FROM run_seen)",
+                "SELECT id, state FROM main.conflicts WHERE blueprint = ?1 AND key = ?2 \
+                 AND presence = 'present' AND id NOT IN (SELECT id FROM temp.run_seen)",
             )?
             .query_row(params![self.blueprint, p.key], |r| {
                 Ok((r.get(0)?, r.get(1)?))
@@ -198,7 +202,7 @@ impl LedgerSink {
         };
         self.conn
             .prepare_cached(
-                "INSERT INTO conflicts (id, blueprint, key, rule_id, diff_type, category, \
+                "INSERT INTO temp.staged (id, blueprint, key, rule_id, diff_type, category, \
                  subject_layer, subject_id, subject_class, other_layer, other_id, other_class, \
                  town_code, town, area_m2, ellipsoidal_area_m2, flags, geom, state, presence, \
                  change, replaces, replaced_by, first_run, last_run, updated_at) VALUES \
@@ -233,10 +237,10 @@ impl LedgerSink {
         if let Some((old, _)) = predecessor {
             self.conn
                 .prepare_cached(
-                    "UPDATE conflicts SET presence = 'superseded', replaced_by = ?2, \
-                     updated_at = ?3 WHERE id = ?1",
+                    "INSERT OR REPLACE INTO temp.staged_superseded (id, replaced_by) \
+                     VALUES (?1, ?2)",
                 )?
-                .execute(params![old, p.conflict_id, self.now])?;
+                .execute(params![old, p.conflict_id])?;
         }
         Ok(())
     }
@@ -253,6 +257,30 @@ impl LedgerSink {
         summary: &serde_json::Value,
     ) -> Result<LedgerDiff, LedgerError> {
         let rules_json = serde_json::to_string(rules).unwrap_or_default();
+        self.conn.execute_batch("BEGIN IMMEDIATE")?;
+        // A changed conflict keeps its predecessor's state as it is now: someone may have moved
+        // it through the lifecycle while the run went on.
+        self.conn.execute_batch(
+            "UPDATE temp.staged SET state = (SELECT c.state FROM main.conflicts c \
+                 WHERE c.id = staged.replaces) \
+             WHERE replaces IN (SELECT id FROM main.conflicts);
+             INSERT INTO main.conflicts SELECT * FROM temp.staged;",
+        )?;
+        self.conn.execute(
+            "UPDATE main.conflicts SET presence = 'present', \
+                 change = (SELECT s.change FROM temp.staged_present s WHERE s.id = conflicts.id), \
+                 last_run = ?1, updated_at = ?2 \
+             WHERE id IN (SELECT id FROM temp.staged_present)",
+            params![self.run_id, self.now],
+        )?;
+        self.conn.execute(
+            "UPDATE main.conflicts SET presence = 'superseded', \
+                 replaced_by = (SELECT s.replaced_by FROM temp.staged_superseded s \
+                     WHERE s.id = conflicts.id), \
+                 updated_at = ?1 \
+             WHERE id IN (SELECT id FROM temp.staged_superseded)",
+            params![self.now],
+        )?;
         let disappeared = self.conn.execute(
             "UPDATE conflicts SET presence = 'disappeared', change = 'disappeared', updated_at = ?2 \
              WHERE blueprint = ?1 AND presence = 'present' \
