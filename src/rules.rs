@@ -330,14 +330,9 @@ pub struct RuleSet {
 }
 
 impl RuleSet {
-    /// Every layer the rules read: subjects, others and the flag layers.
+    /// Every layer the rules read: subjects, others, and the flag layers when a rule flags its
+    /// pieces.
     pub fn layers(&self) -> Vec<String> {
-        self.layers_of(&self.rules)
-    }
-
-    /// The layers `rules` read: their subjects and others, and the flag layers when one of them
-    /// flags its pieces.
-    pub fn layers_of<'a>(&self, rules: impl IntoIterator<Item = &'a Rule>) -> Vec<String> {
         let mut out: Vec<String> = Vec::new();
         let mut add = |id: &String| {
             if !out.contains(id) {
@@ -345,7 +340,7 @@ impl RuleSet {
             }
         };
         let mut flagged = false;
-        for r in rules {
+        for r in &self.rules {
             add(&r.subject.layer);
             add(&r.other().layer);
             flagged |= r.flags;

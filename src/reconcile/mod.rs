@@ -208,6 +208,8 @@ pub struct Source {
     pub flat: FlatLayer,
     /// Indexed like the flat index's class table.
     classes: Vec<Option<Arc<Classification>>>,
+    /// Feature indices in id order, made when a rule first takes the layer as its subject.
+    id_order: OnceLock<Vec<usize>>,
 }
 
 impl Source {
@@ -226,7 +228,20 @@ impl Source {
             version,
             flat,
             classes,
+            id_order: OnceLock::new(),
         }
+    }
+
+    /// Feature indices in id order, by inverting the ranks (a sort would cost more than a
+    /// rule's whole search).
+    fn id_order(&self) -> &[usize] {
+        self.id_order.get_or_init(|| {
+            let mut order = vec![0usize; self.flat.len()];
+            for i in 0..self.flat.len() {
+                order[self.flat.rank(i) as usize] = i;
+            }
+            order
+        })
     }
 
     pub fn id(&self) -> &str {
@@ -589,33 +604,29 @@ fn plan_work(
 ) -> Vec<Work> {
     let (s, o) = (&run.subject.source.flat, &run.other.source.flat);
     let others: Vec<usize> = (0..o.len()).filter(|&j| other_mask[j]).collect();
-    let keep = |i: usize, j: usize| !(run.same_layer && i == j);
-    let mut pairs: Vec<(usize, usize)> = if others.len() < subjects.len() {
-        others
+    // Features of `walked` whose boxes meet a feature of `searched` kept by `mask`, as
+    // (walked, searched) pairs.
+    let join = |walked: &[usize], from: &FlatLayer, searched: &FlatLayer, mask: &[bool]| {
+        walked
             .par_iter()
-            .flat_map_iter(|&j| {
+            .flat_map_iter(|&w| {
                 let mut found = Vec::new();
-                s.search(o.bbox(j), |i| {
-                    if subject_mask[i] && keep(i, j) {
-                        found.push((i, j));
+                searched.search(from.bbox(w), |f| {
+                    if mask[f] && !(run.same_layer && w == f) {
+                        found.push((w, f));
                     }
                 });
                 found
             })
+            .collect::<Vec<(usize, usize)>>()
+    };
+    let mut pairs = if others.len() < subjects.len() {
+        join(&others, o, s, subject_mask)
+            .into_iter()
+            .map(|(j, i)| (i, j))
             .collect()
     } else {
-        subjects
-            .par_iter()
-            .flat_map_iter(|&i| {
-                let mut found = Vec::new();
-                o.search(s.bbox(i), |j| {
-                    if other_mask[j] && keep(i, j) {
-                        found.push((i, j));
-                    }
-                });
-                found
-            })
-            .collect()
+        join(subjects, s, o, other_mask)
     };
     pairs.par_sort_unstable_by_key(|&(i, j)| (s.rank(i), o.rank(j)));
     let mut work: Vec<Work> = Vec::new();
@@ -897,13 +908,13 @@ pub fn reconcile(
         };
         let subject_mask = subject.source.mask(&rule.subject.predicate);
         let other_mask = other.source.mask(&rule.other().predicate);
-        let flat = &subject.source.flat;
-        // In id order, by inverting the ranks (a sort would cost more than the rule's search).
-        let mut by_rank = vec![0usize; flat.len()];
-        for i in 0..flat.len() {
-            by_rank[flat.rank(i) as usize] = i;
-        }
-        let subjects: Vec<usize> = by_rank.into_iter().filter(|&i| subject_mask[i]).collect();
+        let subjects: Vec<usize> = subject
+            .source
+            .id_order()
+            .iter()
+            .copied()
+            .filter(|&i| subject_mask[i])
+            .collect();
         let work = plan_work(&run, &subject_mask, &other_mask, &subjects);
         let mut stats = RuleStats {
             id: rule.id.clone(),

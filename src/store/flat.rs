@@ -191,9 +191,9 @@ impl PackedTree {
     }
 
     /// Reads the tree section starting at `at`.
-    fn read(src: &Backing, at: u64, n: usize) -> Result<PackedTree, String> {
+    fn read(file: &File, at: u64, n: usize) -> Result<PackedTree, String> {
         let mut head = [0u8; 12];
-        src.read_at(&mut head, at)?;
+        read_at(file, &mut head, at)?;
         let mut r = Cursor::new(&head);
         let leaves_n = r.u64()? as usize;
         if leaves_n != n {
@@ -203,7 +203,7 @@ impl PackedTree {
         if level_count > 64 {
             return Err(format!("tree has {level_count} levels"));
         }
-        let sizes: Vec<u64> = src.read_vec(at + 12, level_count)?;
+        let sizes: Vec<u64> = read_vec(file, at + 12, level_count)?;
         let mut expected = n;
         for (k, &s) in sizes.iter().enumerate() {
             if s as usize != expected || (k + 1 < level_count && s <= 1) {
@@ -217,7 +217,7 @@ impl PackedTree {
         let mut pos = at + 12 + 8 * level_count as u64;
         let mut levels = Vec::with_capacity(level_count);
         for &s in &sizes {
-            levels.push(src.read_vec::<Box2>(pos, s as usize)?);
+            levels.push(read_vec::<Box2>(file, pos, s as usize)?);
             pos += 32 * s;
         }
         Ok(PackedTree { levels })
@@ -458,35 +458,15 @@ const _: () = assert!(
     "the flat index is little-endian"
 );
 
-/// Where a flat index is read from.
-#[derive(Debug)]
-enum Backing {
-    File(File),
-    Memory(Vec<u8>),
+fn read_at(file: &File, buf: &mut [u8], at: u64) -> Result<(), String> {
+    file.read_exact_at(buf, at).map_err(|e| e.to_string())
 }
 
-impl Backing {
-    fn read_at(&self, buf: &mut [u8], at: u64) -> Result<(), String> {
-        match self {
-            Backing::File(f) => f.read_exact_at(buf, at).map_err(|e| e.to_string()),
-            Backing::Memory(bytes) => {
-                let from = usize::try_from(at).map_err(|_| "offset overflows")?;
-                let src = from
-                    .checked_add(buf.len())
-                    .and_then(|to| bytes.get(from..to))
-                    .ok_or_else(|| format!("truncated at byte {from}"))?;
-                buf.copy_from_slice(src);
-                Ok(())
-            }
-        }
-    }
-
-    /// `n` values of `T` stored from byte `at`.
-    fn read_vec<T: bytemuck::Pod>(&self, at: u64, n: usize) -> Result<Vec<T>, String> {
-        let mut v = vec![T::zeroed(); n];
-        self.read_at(bytemuck::cast_slice_mut(&mut v), at)?;
-        Ok(v)
-    }
+/// `n` values of `T` stored from byte `at`.
+fn read_vec<T: bytemuck::Pod>(file: &File, at: u64, n: usize) -> Result<Vec<T>, String> {
+    let mut v = vec![T::zeroed(); n];
+    read_at(file, bytemuck::cast_slice_mut(&mut v), at)?;
+    Ok(v)
 }
 
 /// An opened flat index: boxes, classes, ranks and the tree in memory, records on demand.
@@ -499,7 +479,7 @@ pub struct FlatLayer {
     offsets: Vec<u64>,
     tree: PackedTree,
     class_table: Vec<String>,
-    source: Backing,
+    file: File,
     /// Where the record section starts.
     records_at: u64,
 }
@@ -518,24 +498,12 @@ impl FlatLayer {
             Err(e) => return Err(io(e)),
         };
         let len = file.metadata().map_err(io)?.len();
-        FlatLayer::read(path, Backing::File(file), len, hash)
-    }
-
-    /// The flat index of `bytes` (as [`encode`] made them), held in memory.
-    pub fn from_bytes(bytes: Vec<u8>, hash: &str) -> Result<FlatLayer, FlatError> {
-        let path = PathBuf::from("(memory)");
-        let len = bytes.len() as u64;
-        FlatLayer::read(&path, Backing::Memory(bytes), len, hash)?.ok_or_else(|| {
-            FlatError::Invalid {
-                path,
-                reason: "not a flat index of this object and format".into(),
-            }
-        })
+        FlatLayer::read(path, file, len, hash)
     }
 
     fn read(
         path: &Path,
-        source: Backing,
+        file: File,
         file_len: u64,
         hash: &str,
     ) -> Result<Option<FlatLayer>, FlatError> {
@@ -544,7 +512,7 @@ impl FlatLayer {
             reason,
         };
         let mut header = [0u8; HEADER_LEN];
-        if file_len < HEADER_LEN as u64 || source.read_at(&mut header, 0).is_err() {
+        if file_len < HEADER_LEN as u64 || read_at(&file, &mut header, 0).is_err() {
             return Ok(None);
         }
         let Some(h) = Header::parse(&header, hash, file_len) else {
@@ -557,12 +525,12 @@ impl FlatLayer {
                 "section sizes do not match the feature count".into(),
             ));
         }
-        let tree = PackedTree::read(&source, h.starts[0], n).map_err(invalid)?;
-        let classes: Vec<u32> = source.read_vec(h.starts[1], n).map_err(invalid)?;
-        let ranks: Vec<u32> = source.read_vec(h.starts[2], n).map_err(invalid)?;
-        let offsets: Vec<u64> = source.read_vec(h.starts[3], n + 1).map_err(invalid)?;
+        let tree = PackedTree::read(&file, h.starts[0], n).map_err(invalid)?;
+        let classes: Vec<u32> = read_vec(&file, h.starts[1], n).map_err(invalid)?;
+        let ranks: Vec<u32> = read_vec(&file, h.starts[2], n).map_err(invalid)?;
+        let offsets: Vec<u64> = read_vec(&file, h.starts[3], n + 1).map_err(invalid)?;
         let mut table = vec![0u8; (h.starts[5] - h.starts[4]) as usize];
-        source.read_at(&mut table, h.starts[4]).map_err(invalid)?;
+        read_at(&file, &mut table, h.starts[4]).map_err(invalid)?;
         let mut r = Cursor::new(&table);
         let table_count = r.u32().map_err(invalid)? as usize;
         let class_table = (0..table_count)
@@ -602,7 +570,7 @@ impl FlatLayer {
             offsets,
             tree,
             class_table,
-            source,
+            file,
             records_at: h.starts[5],
         }))
     }
@@ -666,9 +634,7 @@ impl FlatLayer {
             reason,
         };
         let mut buf = vec![0u8; len];
-        self.source
-            .read_at(&mut buf, self.records_at + from)
-            .map_err(&record_err)?;
+        read_at(&self.file, &mut buf, self.records_at + from).map_err(&record_err)?;
         decode_record(&buf).map_err(record_err)
     }
 }
@@ -713,6 +679,16 @@ mod tests {
     use crate::layer::{Feature, Geom};
     use geo::polygon;
 
+    /// The flat index of `bytes` through a file, as the store opens it.
+    fn from_bytes(bytes: Vec<u8>, hash: &str) -> Result<FlatLayer, FlatError> {
+        let mut tmp = tempfile::NamedTempFile::new().expect("temp file");
+        std::io::Write::write_all(&mut tmp, &bytes).expect("write");
+        FlatLayer::open(tmp.path(), hash)?.ok_or_else(|| FlatError::Invalid {
+            path: tmp.path().to_path_buf(),
+            reason: "not a flat index of this object and format".into(),
+        })
+    }
+
     fn layer() -> LayerData {
         let mut l = LayerData::new(GeomKind::Polygon, Vec::new());
         let square = |x: f64, y: f64, id: &str, class: Option<&str>| Feature {
@@ -755,8 +731,7 @@ mod tests {
     #[test]
     fn round_trips_records_classes_and_ranks() {
         let l = layer();
-        let flat =
-            FlatLayer::from_bytes(encode(&l, "abc").expect("encodes"), "abc").expect("opens");
+        let flat = from_bytes(encode(&l, "abc").expect("encodes"), "abc").expect("opens");
         assert_eq!(flat.len(), l.features.len());
         let mut seen = std::collections::BTreeMap::new();
         for p in 0..flat.len() {
@@ -785,8 +760,7 @@ mod tests {
     #[test]
     fn search_finds_exactly_the_boxes_that_meet_the_query() {
         let l = layer();
-        let flat =
-            FlatLayer::from_bytes(encode(&l, "abc").expect("encodes"), "abc").expect("opens");
+        let flat = from_bytes(encode(&l, "abc").expect("encodes"), "abc").expect("opens");
         for q in [
             [500_005.0, 2_500_005.0, 500_045.0, 2_500_025.0],
             [500_010.0, 2_500_010.0, 500_020.0, 2_500_020.0], // touches four squares' corners
@@ -807,14 +781,12 @@ mod tests {
     fn refuses_other_objects_formats_and_truncation() {
         let l = layer();
         let bytes = encode(&l, "abc").expect("encodes");
-        assert!(FlatLayer::from_bytes(bytes.clone(), "abd").is_err());
+        assert!(from_bytes(bytes.clone(), "abd").is_err());
         let mut old = bytes.clone();
         old[8] = 0;
-        assert!(FlatLayer::from_bytes(old, "abc").is_err());
+        assert!(from_bytes(old, "abc").is_err());
         let cut = bytes[..bytes.len() - 3].to_vec();
-        let e = FlatLayer::from_bytes(cut, "abc")
-            .expect_err("truncated")
-            .to_string();
+        let e = from_bytes(cut, "abc").expect_err("truncated").to_string();
         assert!(e.contains("record offsets"), "{e}");
     }
 }

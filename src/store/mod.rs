@@ -347,11 +347,13 @@ impl Store {
         })?;
         let hash = hex::encode(Sha256::digest(&bytes));
         let target = self.object_path(&hash);
-        if !target.exists() {
+        let flat_target = self.flat_path(&hash);
+        // A new object gets its flat index; a known one keeps a usable index it already has.
+        let known = target.exists();
+        if !known {
             self.write_atomically(&bytes, &target, "fgb")?;
         }
-        let flat_target = self.flat_path(&hash);
-        if Store::usable_flat(&flat_target, &hash)?.is_none() {
+        if !known || Store::usable_flat(&flat_target, &hash)?.is_none() {
             self.write_atomically(&flat::encode(layer, &hash)?, &flat_target, "flat")?;
         }
         Ok(ObjectRef {
