@@ -626,4 +626,66 @@ fn front_end_reconciles_without_gdal_and_agrees_with_the_full_binary() {
         gj["features"].as_array().map(Vec::len),
         Some(total as usize)
     );
+    spatial_index_is_sound(&front.join("conflicts.gpkg"), total);
+}
+
+/// The GeoPackage's R-tree (bulk-loaded into SQLite's shadow tables) passes SQLite's own
+/// `rtreecheck`, holds one entry per piece, and GDAL's spatial filter — which goes through it —
+/// finds exactly the pieces whose envelopes meet the window.
+fn spatial_index_is_sound(gpkg: &Path, pieces: u64) {
+    assert!(
+        pieces > 51,
+        "a one-node tree would not test much: {pieces} pieces"
+    );
+    let conn = rusqlite::Connection::open(gpkg).expect("open gpkg");
+    let check: String = conn
+        .query_row("SELECT rtreecheck('rtree_conflicts_geom')", [], |r| {
+            r.get(0)
+        })
+        .expect("rtreecheck");
+    assert_eq!(check, "ok");
+    let entries: u64 = conn
+        .query_row("SELECT count(*) FROM rtree_conflicts_geom", [], |r| {
+            r.get(0)
+        })
+        .expect("count");
+    assert_eq!(entries, pieces);
+    // Envelopes from the geometry blobs' headers ([min x, max x, min y, max y] after 8 bytes).
+    let envelopes: Vec<[f64; 4]> = conn
+        .prepare("SELECT geom FROM conflicts")
+        .expect("select")
+        .query_map([], |r| r.get::<_, Vec<u8>>(0))
+        .expect("rows")
+        .map(|b| {
+            let b = b.expect("blob");
+            std::array::from_fn(|k| {
+                f64::from_le_bytes(b[8 + 8 * k..16 + 8 * k].try_into().expect("8 bytes"))
+            })
+        })
+        .collect();
+    // A window across the whole district between the quartiles of the pieces' west edges.
+    let mut west: Vec<f64> = envelopes.iter().map(|e| e[0]).collect();
+    west.sort_by(f64::total_cmp);
+    let (min_y, max_y) = envelopes
+        .iter()
+        .fold((f64::MAX, f64::MIN), |(a, b), e| (a.min(e[2]), b.max(e[3])));
+    let w = [west[west.len() / 4], min_y, west[west.len() / 2], max_y];
+    let want = envelopes
+        .iter()
+        .filter(|e| e[1] >= w[0] && e[0] <= w[2] && e[3] >= w[1] && e[2] <= w[3])
+        .count();
+    assert!(
+        want > 0 && (want as u64) < pieces,
+        "window meets {want} of {pieces}"
+    );
+    let o = run(Command::new("ogrinfo")
+        .args(["-ro", "-so", "-spat"])
+        .args(w.map(|v| v.to_string()))
+        .arg(gpkg)
+        .arg("conflicts"));
+    let out = text(&o);
+    assert!(
+        out.contains(&format!("Feature Count: {want}")),
+        "GDAL's spatial filter, window {w:?}, expected {want}: {out}"
+    );
 }

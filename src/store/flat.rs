@@ -35,7 +35,6 @@ use std::fs::File;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 
-use flatgeobuf::packed_r_tree::{NodeItem, calc_extent, hilbert_sort};
 use geo::{BoundingRect, Coord, LineString, MultiPolygon, Polygon};
 use thiserror::Error;
 
@@ -81,8 +80,7 @@ pub struct FlatFeature {
     pub polygons: MultiPolygon<f64>,
 }
 
-/// An axis-aligned box `[min x, min y, max x, max y]`; inclusive on every side.
-pub type Box2 = [f64; 4];
+pub use crate::geometry::Box2;
 
 const EMPTY_BOX: Box2 = [
     f64::INFINITY,
@@ -109,28 +107,6 @@ fn union(a: &Box2, b: &Box2) -> Box2 {
 struct PackedTree {
     /// Every level's boxes, leaves first.
     levels: Vec<Vec<Box2>>,
-}
-
-/// The Hilbert order of `boxes`: position → index into `boxes`.
-fn hilbert_order(boxes: &[Box2]) -> Vec<usize> {
-    let mut items: Vec<NodeItem> = boxes
-        .iter()
-        .enumerate()
-        .map(|(i, b)| NodeItem {
-            min_x: b[0],
-            min_y: b[1],
-            max_x: b[2],
-            max_y: b[3],
-            offset: i as u64,
-        })
-        .collect();
-    let finite: Vec<NodeItem> = items
-        .iter()
-        .filter(|n| n.min_x <= n.max_x)
-        .cloned()
-        .collect();
-    hilbert_sort(&mut items, &calc_extent(&finite));
-    items.iter().map(|n| n.offset as usize).collect()
 }
 
 impl PackedTree {
@@ -383,7 +359,7 @@ pub fn encode(layer: &LayerData, hash: &str) -> Result<Vec<u8>, FlatError> {
         })
         .collect();
     // position → import index
-    let order = hilbert_order(&boxes);
+    let order = crate::geometry::hilbert_order(&boxes);
     let mut by_id: Vec<usize> = (0..n).collect();
     by_id.sort_by(|&a, &b| layer.features[a].id.cmp(&layer.features[b].id));
     let mut rank_of = vec![0u32; n];

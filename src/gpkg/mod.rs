@@ -7,6 +7,9 @@
 //! created at the end, so GDAL, QGIS and PostGIS's ogr_fdw read the result as a normal indexed
 //! GeoPackage 1.3.
 
+mod rtree;
+
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use geo::{BoundingRect, MultiPolygon};
@@ -101,10 +104,15 @@ pub struct GpkgWriter {
     table: String,
     srs_id: i32,
     columns: Vec<String>,
-    /// Rows not yet inserted: (fid, values, envelope).
-    pending: Vec<(i64, Vec<SqlValue>, Option<[f64; 4]>)>,
+    table_ident: String,
+    /// Rows not yet inserted: (fid, values).
+    pending: Vec<(i64, Vec<SqlValue>)>,
     /// Rows per statement.
     batch: usize,
+    /// The INSERT statement for a given number of rows (a full batch, and the last one).
+    insert_sql: HashMap<usize, String>,
+    /// Spatial index entries, written at the end: (fid, envelope).
+    index: Vec<(i64, [f64; 4])>,
     bbox: Option<[f64; 4]>,
     rows: i64,
 }
@@ -113,6 +121,13 @@ pub struct GpkgWriter {
 /// inserted as many per statement as fit (52 for the 19 values of a conflict row): a statement
 /// per row spent most of a run's output time in statement overhead and AUTOINCREMENT bookkeeping.
 const MAX_VARIABLES: usize = 999;
+
+/// `(?, ?, …), (?, ?, …), …`: `rows` tuples of `width` anonymous parameters (numbered `?NNN`
+/// ones cost SQLite a name lookup each).
+fn placeholders(width: usize, rows: usize) -> String {
+    let tuple = format!("({})", vec!["?"; width].join(", "));
+    vec![tuple; rows].join(", ")
+}
 
 impl GpkgWriter {
     /// Creates `path` (which must not exist) with table `table` and `columns`. `srs_wkt` is the
@@ -186,10 +201,13 @@ impl GpkgWriter {
             path: path.to_path_buf(),
             conn,
             table: table.to_string(),
+            table_ident: ident(table),
             srs_id,
             columns: columns.iter().map(|(n, _)| ident(n)).collect(),
             pending: Vec::new(),
             batch: (MAX_VARIABLES / (columns.len() + 2)).max(1),
+            insert_sql: HashMap::new(),
+            index: Vec::new(),
             bbox: None,
             rows: 0,
         })
@@ -229,71 +247,48 @@ impl GpkgWriter {
             });
         }
         self.rows += 1;
-        self.pending.push((self.rows, values, envelope));
+        if let Some(b) = envelope {
+            self.index.push((self.rows, b));
+        }
+        self.pending.push((self.rows, values));
         if self.pending.len() >= self.batch {
             self.flush()?;
         }
         Ok(())
     }
 
-    /// Inserts the pending rows and their index entries, a statement for each.
+    /// Inserts the pending rows in one statement.
     fn flush(&mut self) -> Result<(), GpkgError> {
         if self.pending.is_empty() {
             return Ok(());
         }
         let rows = std::mem::take(&mut self.pending);
-        let per_row = self.columns.len() + 2;
-        let tuple = |width: usize, row: usize| {
-            let marks: Vec<String> = (1..=width)
-                .map(|k| format!("?{}", row * width + k))
-                .collect();
-            format!("({})", marks.join(", "))
-        };
-        let sql = format!(
-            "INSERT INTO \"{}\" (fid, geom, {}) VALUES {}",
-            self.table.replace('"', "\"\""),
-            self.columns.join(", "),
-            (0..rows.len())
-                .map(|r| tuple(per_row, r))
-                .collect::<Vec<_>>()
-                .join(", ")
-        );
-        let indexed: Vec<(i64, [f64; 4])> = rows
-            .iter()
-            .filter_map(|(fid, _, b)| b.map(|b| (*fid, b)))
-            .collect();
+        let n = rows.len();
+        if !self.insert_sql.contains_key(&n) {
+            let sql = format!(
+                "INSERT INTO {} (fid, geom, {}) VALUES {}",
+                self.table_ident,
+                self.columns.join(", "),
+                placeholders(self.columns.len() + 2, n)
+            );
+            self.insert_sql.insert(n, sql);
+        }
+        let sql = &self.insert_sql[&n];
         let values = rows
             .into_iter()
-            .flat_map(|(fid, v, _)| std::iter::once(SqlValue::Integer(fid)).chain(v));
+            .flat_map(|(fid, v)| std::iter::once(SqlValue::Integer(fid)).chain(v));
         self.conn
-            .prepare_cached(&sql)
-            .and_then(|mut stmt| stmt.execute(params_from_iter(values)))
-            .map_err(self.sql_err())?;
-        if indexed.is_empty() {
-            return Ok(());
-        }
-        let sql = format!(
-            "INSERT INTO \"rtree_{}_geom\" VALUES {}",
-            self.table.replace('"', "\"\""),
-            (0..indexed.len())
-                .map(|r| tuple(5, r))
-                .collect::<Vec<_>>()
-                .join(", ")
-        );
-        let values = indexed.into_iter().flat_map(|(fid, b)| {
-            [
-                SqlValue::Integer(fid),
-                SqlValue::Real(b[0]),
-                SqlValue::Real(b[2]),
-                SqlValue::Real(b[1]),
-                SqlValue::Real(b[3]),
-            ]
-        });
-        self.conn
-            .prepare_cached(&sql)
+            .prepare_cached(sql)
             .and_then(|mut stmt| stmt.execute(params_from_iter(values)))
             .map_err(self.sql_err())?;
         Ok(())
+    }
+
+    /// Fills the spatial index in one pass (see [`rtree`]).
+    fn write_index(&mut self) -> Result<(), GpkgError> {
+        let entries = std::mem::take(&mut self.index);
+        rtree::bulk_load(&self.conn, &format!("rtree_{}_geom", self.table), &entries)
+            .map_err(self.sql_err())
     }
 
     pub fn rows(&self) -> i64 {
@@ -303,6 +298,7 @@ impl GpkgWriter {
     /// Registers the table and its spatial index, commits and closes.
     pub fn finish(mut self, description: &str) -> Result<(), GpkgError> {
         self.flush()?;
+        self.write_index()?;
         let t = self.table.clone();
         let b = self.bbox;
         let err = |source| GpkgError::Sql {
