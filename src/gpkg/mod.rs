@@ -156,6 +156,7 @@ impl GpkgWriter {
              PRAGMA user_version = 10300;
              PRAGMA journal_mode = OFF;
              PRAGMA synchronous = OFF;
+             BEGIN;
              CREATE TABLE gpkg_spatial_ref_sys (
                 srs_name TEXT NOT NULL, srs_id INTEGER PRIMARY KEY, organization TEXT NOT NULL,
                 organization_coordsys_id INTEGER NOT NULL, definition TEXT NOT NULL,
@@ -190,8 +191,7 @@ impl GpkgWriter {
             .collect();
         conn.execute_batch(&format!(
             "CREATE TABLE {t} (fid INTEGER PRIMARY KEY AUTOINCREMENT, geom MULTIPOLYGON, {cols});
-             CREATE VIRTUAL TABLE {rt} USING rtree(id, minx, maxx, miny, maxy);
-             BEGIN;",
+             CREATE VIRTUAL TABLE {rt} USING rtree(id, minx, maxx, miny, maxy);",
             t = ident(table),
             rt = ident(&format!("rtree_{table}_geom")),
             cols = cols.join(", "),

@@ -155,11 +155,13 @@ pub(super) fn bulk_load(
             first_number[0] + (i / capacity) as i64
         }
     };
-    let rows: Vec<(i64, i64)> = levels[0]
+    let mut rows: Vec<(i64, i64)> = levels[0]
         .iter()
         .enumerate()
         .map(|(i, (id, _))| (*id, leaf_of(i)))
         .collect();
+    // In row id order SQLite appends to the table's B-tree instead of inserting all over it.
+    rows.sort_unstable();
     for chunk in rows.chunks(super::MAX_VARIABLES / 2) {
         let sql = format!(
             "INSERT INTO {} VALUES {}",

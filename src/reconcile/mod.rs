@@ -208,7 +208,8 @@ pub struct Source {
     pub flat: FlatLayer,
     /// Indexed like the flat index's class table.
     classes: Vec<Option<Arc<Classification>>>,
-    /// Feature indices in id order, made when a rule first takes the layer as its subject.
+    /// Feature indices in id order, made when an `outside` rule first takes the layer as its
+    /// subject.
     id_order: OnceLock<Vec<usize>>,
 }
 
@@ -593,6 +594,14 @@ struct Work {
     others: Vec<usize>,
 }
 
+/// The indices where `mask` is set (sized once: growing a vector of 10⁵ indices by doubling
+/// faulted in several fresh megabytes).
+fn selected(mask: &[bool]) -> Vec<usize> {
+    let mut out = Vec::with_capacity(mask.iter().filter(|&&m| m).count());
+    out.extend((0..mask.len()).filter(|&i| mask[i]));
+    out
+}
+
 /// The rule's work list in subject id order. The side with fewer features left by the class
 /// prefilter walks its features and searches the other side's packed R-tree: a rule on 77 000
 /// construction parcels against 13 000 non-construction zones makes 13 000 searches, not 77 000.
@@ -600,10 +609,10 @@ fn plan_work(
     run: &RuleRun<'_>,
     subject_mask: &[bool],
     other_mask: &[bool],
-    subjects: &[usize],
+    subject_count: usize,
 ) -> Vec<Work> {
     let (s, o) = (&run.subject.source.flat, &run.other.source.flat);
-    let others: Vec<usize> = (0..o.len()).filter(|&j| other_mask[j]).collect();
+    let others = selected(other_mask);
     // Features of `walked` whose boxes meet a feature of `searched` kept by `mask`, as
     // (walked, searched) pairs.
     let join = |walked: &[usize], from: &FlatLayer, searched: &FlatLayer, mask: &[bool]| {
@@ -611,7 +620,7 @@ fn plan_work(
             .par_iter()
             .flat_map_iter(|&w| {
                 let mut found = Vec::new();
-                searched.search(from.bbox(w), |f| {
+                searched.search(&from.bbox(w), |f| {
                     if mask[f] && !(run.same_layer && w == f) {
                         found.push((w, f));
                     }
@@ -620,13 +629,14 @@ fn plan_work(
             })
             .collect::<Vec<(usize, usize)>>()
     };
-    let mut pairs = if others.len() < subjects.len() {
+    // The pairs are sorted below, so either side is walked in index order.
+    let mut pairs = if others.len() < subject_count {
         join(&others, o, s, subject_mask)
             .into_iter()
             .map(|(j, i)| (i, j))
             .collect()
     } else {
-        join(subjects, s, o, other_mask)
+        join(&selected(subject_mask), s, o, other_mask)
     };
     pairs.par_sort_unstable_by_key(|&(i, j)| (s.rank(i), o.rank(j)));
     let mut work: Vec<Work> = Vec::new();
@@ -642,8 +652,9 @@ fn plan_work(
     if run.rule.clause() == Clause::Outside {
         // Every subject counts, met by another feature or not: its whole area may lie outside.
         let mut met = work.into_iter().peekable();
-        let mut all = Vec::with_capacity(subjects.len());
-        for &i in subjects {
+        let mut all = Vec::with_capacity(subject_count);
+        let subjects = run.subject.source.id_order().iter().copied();
+        for i in subjects.filter(|&i| subject_mask[i]) {
             match met.peek() {
                 Some(w) if w.subject == i => all.extend(met.next()),
                 _ => all.push(Work {
@@ -908,14 +919,8 @@ pub fn reconcile(
         };
         let subject_mask = subject.source.mask(&rule.subject.predicate);
         let other_mask = other.source.mask(&rule.other().predicate);
-        let subjects: Vec<usize> = subject
-            .source
-            .id_order()
-            .iter()
-            .copied()
-            .filter(|&i| subject_mask[i])
-            .collect();
-        let work = plan_work(&run, &subject_mask, &other_mask, &subjects);
+        let subject_count = subject_mask.iter().filter(|&&m| m).count();
+        let work = plan_work(&run, &subject_mask, &other_mask, subject_count);
         let mut stats = RuleStats {
             id: rule.id.clone(),
             name: rule.name.clone(),
@@ -925,7 +930,7 @@ pub fn reconcile(
             subject_layer: subject.source.id().to_string(),
             other_layer: other.source.id().to_string(),
             clause: rule.clause().label().to_string(),
-            subject_features: subjects.len() as u64,
+            subject_features: subject_count as u64,
             ..RuleStats::default()
         };
         let total = work.len() as u64;

@@ -5,8 +5,9 @@
 //! of freshly faulted memory, while a reconciliation rule usually meets a few thousand of those
 //! features. This file, written next to `<hash>.fgb` as `<hash>.flat`, holds per feature the
 //! bounding box, class code index and rank in id order, plus a packed R-tree over the boxes; the
-//! geometry and id of one feature sit in one record read with one positional read
-//! ([`FlatLayer::feature`]). Opening it reads ~50 bytes per feature; the rest is read on demand.
+//! geometry and id of one feature sit in one record ([`FlatLayer::feature`]). The file is
+//! memory-mapped: opening it checks the structure (touching ~16 bytes per feature, from the page
+//! cache — nothing is copied or allocated per feature), and the rest is read on demand.
 //!
 //! It is derived data: written at import, and rebuilt from the FlatGeobuf whenever it is
 //! missing, from an older format, made from another object, or structurally damaged (sizes,
@@ -32,10 +33,10 @@
 //! ```
 
 use std::fs::File;
-use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 
 use geo::{BoundingRect, Coord, LineString, MultiPolygon, Polygon};
+use memmap2::Mmap;
 use thiserror::Error;
 
 use crate::layer::{GeomKind, LayerData};
@@ -128,31 +129,6 @@ impl PackedTree {
         self.levels.first().map(Vec::as_slice).unwrap_or_default()
     }
 
-    /// Calls `found` with the index of every feature whose box meets `query`.
-    fn search(&self, query: &Box2, mut found: impl FnMut(usize)) {
-        let Some(top) = self.levels.len().checked_sub(1) else {
-            return;
-        };
-        // (level, first node) of each group of children still to visit.
-        let mut stack: Vec<(usize, usize)> = Vec::with_capacity(32);
-        stack.push((top, 0));
-        while let Some((level, first)) = stack.pop() {
-            let nodes = &self.levels[level];
-            let end = (first + NODE_SIZE).min(nodes.len());
-            for (k, b) in nodes[first..end].iter().enumerate() {
-                if !overlaps(query, b) {
-                    continue;
-                }
-                let pos = first + k;
-                if level == 0 {
-                    found(pos);
-                } else {
-                    stack.push((level - 1, pos * NODE_SIZE));
-                }
-            }
-        }
-    }
-
     fn encode(&self, out: &mut Vec<u8>) {
         out.extend_from_slice(&(self.leaves().len() as u64).to_le_bytes());
         out.extend_from_slice(&(self.levels.len() as u32).to_le_bytes());
@@ -165,12 +141,20 @@ impl PackedTree {
             }
         }
     }
+}
 
-    /// Reads the tree section starting at `at`.
-    fn read(file: &File, at: u64, n: usize) -> Result<PackedTree, String> {
-        let mut head = [0u8; 12];
-        read_at(file, &mut head, at)?;
-        let mut r = Cursor::new(&head);
+/// The packed R-tree as stored: where each level's boxes start in the file, and how many.
+#[derive(Debug, Default)]
+struct TreeView {
+    /// (byte offset of the first box, box count) per level, leaves first.
+    levels: Vec<(usize, usize)>,
+}
+
+impl TreeView {
+    /// Checks the tree section starting at `at` against the feature count `n`.
+    fn parse(bytes: &[u8], at: usize, end: usize, n: usize) -> Result<TreeView, String> {
+        let section = bytes.get(at..end).ok_or("tree section outside the file")?;
+        let mut r = Cursor::new(section);
         let leaves_n = r.u64()? as usize;
         if leaves_n != n {
             return Err(format!("tree has {leaves_n} leaves for {n} features"));
@@ -179,24 +163,28 @@ impl PackedTree {
         if level_count > 64 {
             return Err(format!("tree has {level_count} levels"));
         }
-        let sizes: Vec<u64> = read_vec(file, at + 12, level_count)?;
+        let mut sizes = Vec::with_capacity(level_count);
         let mut expected = n;
-        for (k, &s) in sizes.iter().enumerate() {
-            if s as usize != expected || (k + 1 < level_count && s <= 1) {
+        for k in 0..level_count {
+            let s = r.u64()? as usize;
+            if s != expected || (k + 1 < level_count && s <= 1) {
                 return Err(format!("tree level {k} has {s} nodes, expected {expected}"));
             }
+            sizes.push(s);
             expected = expected.div_ceil(NODE_SIZE);
         }
         if n > 0 && sizes.last() != Some(&1) {
             return Err("tree has no single root".into());
         }
-        let mut pos = at + 12 + 8 * level_count as u64;
         let mut levels = Vec::with_capacity(level_count);
-        for &s in &sizes {
-            levels.push(read_vec::<Box2>(file, pos, s as usize)?);
-            pos += 32 * s;
+        for s in sizes {
+            levels.push((at + r.at, s));
+            r.take(32 * s)?;
         }
-        Ok(PackedTree { levels })
+        if r.at != section.len() {
+            return Err("tree section has bytes left over".into());
+        }
+        Ok(TreeView { levels })
     }
 }
 
@@ -427,37 +415,39 @@ pub fn encode(layer: &LayerData, hash: &str) -> Result<Vec<u8>, FlatError> {
     Ok(out)
 }
 
-// Sections are read straight into typed vectors; the file is little-endian, like the machines
-// lantu runs on.
+// Boxes are read from the mapped file as native f64s; the file is little-endian, like the
+// machines lantu runs on.
 const _: () = assert!(
     cfg!(target_endian = "little"),
     "the flat index is little-endian"
 );
 
-fn read_at(file: &File, buf: &mut [u8], at: u64) -> Result<(), String> {
-    file.read_exact_at(buf, at).map_err(|e| e.to_string())
+/// Maps the flat index read-only.
+#[allow(unsafe_code)]
+fn map(file: &File) -> std::io::Result<Mmap> {
+    // SAFETY: a mapping is only sound while nobody changes the file under it. The store never
+    // changes a flat index in place: it writes a new one to a temporary file and renames it over
+    // the old (`Store::write_atomically`), and a mapping keeps the inode it was made from, so
+    // rebuilds and deletes are safe. Only another program truncating the file in place would
+    // fault the process (SIGBUS); the store directory is lantu's own.
+    unsafe { Mmap::map(file) }
 }
 
-/// `n` values of `T` stored from byte `at`.
-fn read_vec<T: bytemuck::Pod>(file: &File, at: u64, n: usize) -> Result<Vec<T>, String> {
-    let mut v = vec![T::zeroed(); n];
-    read_at(file, bytemuck::cast_slice_mut(&mut v), at)?;
-    Ok(v)
-}
-
-/// An opened flat index: boxes, classes, ranks and the tree in memory, records on demand.
+/// An opened flat index, mapped: opening checks its structure and faults in no more than the
+/// pages it checks; boxes, classes, ranks and records are read from the page cache on demand.
 #[derive(Debug)]
 pub struct FlatLayer {
     path: PathBuf,
     kind: GeomKind,
-    classes: Vec<u32>,
-    ranks: Vec<u32>,
-    offsets: Vec<u64>,
-    tree: PackedTree,
+    n: usize,
+    bytes: Mmap,
+    tree: TreeView,
+    /// Byte offsets of the class, rank, record offset and record sections.
+    classes_at: usize,
+    ranks_at: usize,
+    offsets_at: usize,
+    records_at: usize,
     class_table: Vec<String>,
-    file: File,
-    /// Where the record section starts.
-    records_at: u64,
 }
 
 impl FlatLayer {
@@ -474,24 +464,22 @@ impl FlatLayer {
             Err(e) => return Err(io(e)),
         };
         let len = file.metadata().map_err(io)?.len();
-        FlatLayer::read(path, file, len, hash)
+        if len < HEADER_LEN as u64 {
+            return Ok(None);
+        }
+        FlatLayer::read(path, map(&file).map_err(io)?, hash)
     }
 
-    fn read(
-        path: &Path,
-        file: File,
-        file_len: u64,
-        hash: &str,
-    ) -> Result<Option<FlatLayer>, FlatError> {
+    fn read(path: &Path, bytes: Mmap, hash: &str) -> Result<Option<FlatLayer>, FlatError> {
         let invalid = |reason: String| FlatError::Invalid {
             path: path.to_path_buf(),
             reason,
         };
-        let mut header = [0u8; HEADER_LEN];
-        if file_len < HEADER_LEN as u64 || read_at(&file, &mut header, 0).is_err() {
-            return Ok(None);
-        }
-        let Some(h) = Header::parse(&header, hash, file_len) else {
+        let file_len = bytes.len() as u64;
+        let Some(h) = bytes
+            .get(..HEADER_LEN)
+            .and_then(|head| Header::parse(head, hash, file_len))
+        else {
             return Ok(None);
         };
         let n = h.n;
@@ -501,62 +489,89 @@ impl FlatLayer {
                 "section sizes do not match the feature count".into(),
             ));
         }
-        let tree = PackedTree::read(&file, h.starts[0], n).map_err(invalid)?;
-        let classes: Vec<u32> = read_vec(&file, h.starts[1], n).map_err(invalid)?;
-        let ranks: Vec<u32> = read_vec(&file, h.starts[2], n).map_err(invalid)?;
-        let offsets: Vec<u64> = read_vec(&file, h.starts[3], n + 1).map_err(invalid)?;
-        let mut table = vec![0u8; (h.starts[5] - h.starts[4]) as usize];
-        read_at(&file, &mut table, h.starts[4]).map_err(invalid)?;
-        let mut r = Cursor::new(&table);
+        // Header::parse checked the starts are ordered and inside the file.
+        let [
+            tree_at,
+            classes_at,
+            ranks_at,
+            offsets_at,
+            table_at,
+            records_at,
+        ] = h.starts.map(|s| s as usize);
+        let tree = TreeView::parse(&bytes, tree_at, classes_at, n).map_err(invalid)?;
+        let mut r = Cursor::new(&bytes[table_at..records_at]);
         let table_count = r.u32().map_err(invalid)? as usize;
         let class_table = (0..table_count)
             .map(|_| r.text())
             .collect::<Result<Vec<String>, String>>()
             .map_err(invalid)?;
-        if let Some(c) = classes
-            .iter()
-            .find(|&&c| c != NO_CLASS && c as usize >= class_table.len())
+        let flat = FlatLayer {
+            path: path.to_path_buf(),
+            kind: h.kind,
+            n,
+            bytes,
+            tree,
+            classes_at,
+            ranks_at,
+            offsets_at,
+            records_at,
+            class_table,
+        };
+        if let Some(c) = (0..n)
+            .map(|i| flat.u32_at(classes_at, i))
+            .find(|&c| c != NO_CLASS && c as usize >= flat.class_table.len())
         {
             return Err(invalid(format!("class index {c} outside the class table")));
         }
         // The ranks must be a permutation: a repeated one would process a subject twice.
         let mut seen = vec![false; n];
-        for &k in &ranks {
+        for k in (0..n).map(|i| flat.rank(i)) {
             match seen.get_mut(k as usize) {
                 Some(slot) if !*slot => *slot = true,
                 _ => return Err(invalid(format!("rank {k} repeated or out of range"))),
             }
         }
         let record_len = file_len - h.starts[5];
-        if offsets.first() != Some(&0)
-            || offsets
-                .windows(2)
-                .any(|w| w[0] > w[1] || w[1] - w[0] > MAX_RECORD)
-            || offsets.last() != Some(&record_len)
+        if flat.offset(0) != 0
+            || (0..n).any(|i| {
+                let (a, b) = (flat.offset(i), flat.offset(i + 1));
+                a > b || b - a > MAX_RECORD
+            })
+            || flat.offset(n) != record_len
         {
             return Err(invalid(
                 "record offsets are not increasing to the end".into(),
             ));
         }
-        Ok(Some(FlatLayer {
-            path: path.to_path_buf(),
-            kind: h.kind,
-            classes,
-            ranks,
-            offsets,
-            tree,
-            class_table,
-            file,
-            records_at: h.starts[5],
-        }))
+        Ok(Some(flat))
+    }
+
+    /// The `i`th u32 of the section at `at` (in bounds: section sizes are checked on open).
+    fn u32_at(&self, at: usize, i: usize) -> u32 {
+        let mut b = [0u8; 4];
+        b.copy_from_slice(&self.bytes[at + 4 * i..at + 4 * i + 4]);
+        u32::from_le_bytes(b)
+    }
+
+    fn offset(&self, i: usize) -> u64 {
+        let at = self.offsets_at + 8 * i;
+        let mut b = [0u8; 8];
+        b.copy_from_slice(&self.bytes[at..at + 8]);
+        u64::from_le_bytes(b)
+    }
+
+    /// Box `i` of tree level `level`.
+    fn node(&self, level: usize, i: usize) -> Box2 {
+        let at = self.tree.levels[level].0 + 32 * i;
+        bytemuck::pod_read_unaligned(&self.bytes[at..at + 32])
     }
 
     pub fn len(&self) -> usize {
-        self.classes.len()
+        self.n
     }
 
     pub fn is_empty(&self) -> bool {
-        self.classes.is_empty()
+        self.n == 0
     }
 
     pub fn kind(&self) -> GeomKind {
@@ -564,19 +579,17 @@ impl FlatLayer {
     }
 
     /// The box of feature `i`; empty (min > max) for a feature without polygons.
-    pub fn bbox(&self, i: usize) -> &Box2 {
-        &self.tree.leaves()[i]
+    pub fn bbox(&self, i: usize) -> Box2 {
+        self.node(0, i)
     }
 
     /// The union of every feature's box, if any feature has polygons.
     pub fn extent(&self) -> Option<geo::Rect<f64>> {
-        let top = self
-            .tree
-            .levels
-            .last()
-            .map(Vec::as_slice)
-            .unwrap_or_default();
-        let u = top.iter().fold(EMPTY_BOX, |a, b| union(&a, b));
+        let (top, count) = match self.tree.levels.len().checked_sub(1) {
+            Some(top) => (top, self.tree.levels[top].1),
+            None => (0, 0),
+        };
+        let u = (0..count).fold(EMPTY_BOX, |a, i| union(&a, &self.node(top, i)));
         (u[0] <= u[2]).then(|| geo::Rect::new((u[0], u[1]), (u[2], u[3])))
     }
 
@@ -586,32 +599,48 @@ impl FlatLayer {
     }
 
     pub fn class_of(&self, i: usize) -> Option<usize> {
-        let c = self.classes[i];
+        let c = self.u32_at(self.classes_at, i);
         (c != NO_CLASS).then_some(c as usize)
     }
 
     /// Feature `i`'s position when the layer is sorted by id (ties by import order).
     pub fn rank(&self, i: usize) -> u32 {
-        self.ranks[i]
+        self.u32_at(self.ranks_at, i)
     }
 
     /// Calls `found` with every feature whose box meets `query` (touching counts).
-    pub fn search(&self, query: &Box2, found: impl FnMut(usize)) {
-        self.tree.search(query, found)
+    pub fn search(&self, query: &Box2, mut found: impl FnMut(usize)) {
+        let Some(top) = self.tree.levels.len().checked_sub(1) else {
+            return;
+        };
+        // (level, first node) of each group of children still to visit.
+        let mut stack: Vec<(usize, usize)> = Vec::with_capacity(32);
+        stack.push((top, 0));
+        while let Some((level, first)) = stack.pop() {
+            let end = (first + NODE_SIZE).min(self.tree.levels[level].1);
+            for pos in first..end {
+                if !overlaps(query, &self.node(level, pos)) {
+                    continue;
+                }
+                if level == 0 {
+                    found(pos);
+                } else {
+                    stack.push((level - 1, pos * NODE_SIZE));
+                }
+            }
+        }
     }
 
     /// Reads feature `i`'s id and polygons.
     pub fn feature(&self, i: usize) -> Result<FlatFeature, FlatError> {
-        let (from, to) = (self.offsets[i], self.offsets[i + 1]);
-        let len = (to - from) as usize;
-        let record_err = |reason: String| FlatError::Record {
-            path: self.path.clone(),
-            index: i,
-            reason,
-        };
-        let mut buf = vec![0u8; len];
-        read_at(&self.file, &mut buf, self.records_at + from).map_err(&record_err)?;
-        decode_record(&buf).map_err(record_err)
+        let (from, to) = (self.offset(i) as usize, self.offset(i + 1) as usize);
+        decode_record(&self.bytes[self.records_at + from..self.records_at + to]).map_err(|reason| {
+            FlatError::Record {
+                path: self.path.clone(),
+                index: i,
+                reason,
+            }
+        })
     }
 }
 
@@ -723,7 +752,7 @@ mod tests {
                 f.class.as_deref()
             );
             let r = back.polygons.bounding_rect().expect("has a box");
-            assert_eq!(flat.bbox(p), &[r.min().x, r.min().y, r.max().x, r.max().y]);
+            assert_eq!(flat.bbox(p), [r.min().x, r.min().y, r.max().x, r.max().y]);
             seen.insert(flat.rank(p), back.id);
         }
         // Ranks are the id order: HOLE, then P0000 … P0999.
@@ -747,7 +776,7 @@ mod tests {
             flat.search(&q, |i| got.push(i));
             got.sort_unstable();
             let want: Vec<usize> = (0..flat.len())
-                .filter(|&i| overlaps(&q, flat.bbox(i)))
+                .filter(|&i| overlaps(&q, &flat.bbox(i)))
                 .collect();
             assert_eq!(got, want, "query {q:?}");
         }
