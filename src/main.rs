@@ -19,9 +19,27 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 const FULL: &str = "lantu-full";
 
+/// The one command the front end runs. Parsing only it (not the whole CLI, whose definition
+/// takes ~1 ms to build) is part of what keeps a batch run short; anything it does not accept
+/// goes to `lantu-full`, which gives the help and the errors.
+#[derive(Debug, Parser)]
+#[command(name = "lantu")]
+struct FrontEnd {
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    verbose: u8,
+    #[command(subcommand)]
+    command: FrontCommand,
+}
+
+#[derive(Debug, clap::Subcommand)]
+enum FrontCommand {
+    Reconcile(cli::reconcile::ReconcileArgs),
+}
+
 fn main() -> ExitCode {
-    if let Ok(args) = cli::Cli::try_parse()
-        && let cli::Command::Reconcile(a) = args.command
+    if std::env::args_os().nth(1).is_some_and(|a| a == "reconcile")
+        && let Ok(args) = FrontEnd::try_parse()
+        && let FrontCommand::Reconcile(a) = args.command
         && !a.needs_gis()
     {
         cli::init_logging(args.verbose);
