@@ -6,6 +6,7 @@
 #   benches/compare_postgis.sh [PARCELS]      (default 100000; data cached in target/bench-district)
 #   ROUNDS=5: the reconciliation job runs this many times on each side, alternating, and the
 #   medians are compared (one run of each was too noisy on a shared 2-core machine).
+#   FULL_ROUNDS=3: rounds of the second job, the full two-plan overlay (0 skips it).
 #
 # Job: 控规 features classed construction (城规建设用地) ∩ 土规 管制区 features classed
 # non-construction (限制/禁止建设区), ST_Intersects join + ST_Intersection, polygonal part only,
@@ -29,11 +30,17 @@ trap pg_stop EXIT
 pg_start
 pg_load_layers "$DIR" kg gzq yjjbnt czkfbj
 
-echo "== reconciliation: 城规建设用地 ∩ 土规非建设用地, pieces ≥ 1 m² (${ROUNDS} rounds, alternating) =="
-PG_TIMES=()
-LT_TIMES=()
-for round in $(seq "$ROUNDS"); do
-  PG=$(psql -qAt <<'SQL'
+median() { printf '%s\n' "$@" | sort -g | awk '{v[NR]=$1} END {print (NR % 2) ? v[(NR+1)/2] : (v[NR/2] + v[NR/2+1]) / 2}'; }
+
+# compare_job TITLE RULES WHERE ROUNDS: the job in PostGIS (kg ⋈ gzq on ST_Intersects, filtered by
+# WHERE, polygonal part of ST_Intersection, pieces ≥ 1 m²) and `lantu reconcile --rules RULES`,
+# ROUNDS times each, alternating; prints medians, the ratio, counts and total areas.
+compare_job() {
+  local title=$1 rules=$2 where=$3 rounds=$4
+  echo "== reconciliation: $title, pieces ≥ 1 m² (${rounds} rounds, alternating) =="
+  local pg_times=() lt_times=() pg pg_count pg_area start end round
+  for round in $(seq "$rounds"); do
+    pg=$(psql -qAt <<SQL
 SET max_parallel_workers_per_gather = 2;
 SET parallel_setup_cost = 0;
 SET parallel_tuple_cost = 0;
@@ -44,31 +51,43 @@ SELECT * FROM (
   SELECT a.dkbh AS subject_id, b.bsm AS other_id,
          ST_Area(ST_CollectionExtract(ST_Intersection(a.geom, b.geom), 3)) AS area
   FROM kg a JOIN gzq b ON ST_Intersects(a.geom, b.geom)
-  WHERE a.cls_cons = 'yes' AND b.cls_cons = 'no'
+  WHERE $where
 ) t WHERE area >= 1;
 \timing off
 SELECT count(*) || ' ' || sum(area) FROM pieces;
 SQL
-  )
-  PG_TIMES+=("$(echo "$PG" | grep -oP 'Time: \K[0-9.]+' | head -1)")
-  PG_COUNT=$(echo "$PG" | tail -1 | cut -d' ' -f1)
-  PG_AREA=$(echo "$PG" | tail -1 | cut -d' ' -f2)
+    )
+    pg_times+=("$(echo "$pg" | grep -oP 'Time: \K[0-9.]+' | head -1)")
+    pg_count=$(echo "$pg" | tail -1 | cut -d' ' -f1)
+    pg_area=$(echo "$pg" | tail -1 | cut -d' ' -f2)
 
-  rm -rf "$DIR/out"
-  START=$(date +%s.%N)
-  /usr/bin/time -v -o "$DIR/time-reconcile.txt" \
-    "$BIN" reconcile --store "$DIR/store" --out "$DIR/out" --rules benches/bench_rules.toml --quiet --no-xlsx --no-ledger >/dev/null
-  END=$(date +%s.%N)
-  LT_TIMES+=("$(echo "($END - $START) * 1000" | bc)")
-  echo "round $round: PostGIS ${PG_TIMES[-1]} ms, lantu ${LT_TIMES[-1]} ms"
-done
-LT_RSS=$(grep -oP 'Maximum resident set size \(kbytes\): \K[0-9]+' "$DIR/time-reconcile.txt")
-read -r LT_COUNT LT_AREA < <(python3 -c "import json;s=json.load(open('$DIR/out/summary.json'));r=s['rules'][0];print(r['count'], repr(r['area_m2']))")
-median() { printf '%s\n' "$@" | sort -g | awk '{v[NR]=$1} END {print (NR % 2) ? v[(NR+1)/2] : (v[NR/2] + v[NR/2+1]) / 2}'; }
-PG_MS=$(median "${PG_TIMES[@]}")
-LT_MS=$(median "${LT_TIMES[@]}")
-echo "PostGIS (2 workers): median ${PG_MS} ms of ${PG_TIMES[*]}; ${PG_COUNT} pieces, ${PG_AREA} m²"
-echo "lantu reconcile (whole process: start, flat indexes, overlay, GeoPackage, summary): median ${LT_MS} ms of ${LT_TIMES[*]}; ${LT_COUNT} pieces, ${LT_AREA} m², peak RSS $((LT_RSS / 1024)) MiB"
+    rm -rf "$DIR/out"
+    start=$(date +%s.%N)
+    /usr/bin/time -v -o "$DIR/time-reconcile.txt" \
+      "$BIN" reconcile --store "$DIR/store" --out "$DIR/out" --rules "$rules" --quiet --no-xlsx --no-ledger >/dev/null
+    end=$(date +%s.%N)
+    lt_times+=("$(echo "($end - $start) * 1000" | bc)")
+    echo "round $round: PostGIS ${pg_times[-1]} ms, lantu ${lt_times[-1]} ms"
+  done
+  local lt_rss lt_count lt_area pg_ms lt_ms
+  lt_rss=$(grep -oP 'Maximum resident set size \(kbytes\): \K[0-9]+' "$DIR/time-reconcile.txt")
+  read -r lt_count lt_area < <(python3 -c "import json;s=json.load(open('$DIR/out/summary.json'));r=s['rules'][0];print(r['count'], repr(r['area_m2']))")
+  pg_ms=$(median "${pg_times[@]}")
+  lt_ms=$(median "${lt_times[@]}")
+  echo "PostGIS (2 workers): median ${pg_ms} ms of ${pg_times[*]}; ${pg_count} pieces, ${pg_area} m²"
+  echo "lantu reconcile (whole process: start, flat indexes, overlay, GeoPackage, summary): median ${lt_ms} ms of ${lt_times[*]}; ${lt_count} pieces, ${lt_area} m², peak RSS $((lt_rss / 1024)) MiB (file pages of the mapped flat indexes included)"
+  python3 - "$pg_ms" "$lt_ms" "$pg_count" "$lt_count" "$pg_area" "$lt_area" <<'PY'
+import sys
+pg, lt, pgc, ltc, pga, lta = sys.argv[1:]
+pg, lt, pga, lta = float(pg), float(lt), float(pga), float(lta)
+print(f"ratio PostGIS / lantu (medians): {pg / lt:.2f}x; pieces {'identical' if pgc == ltc else 'DIFFER'} ({pgc} vs {ltc}); "
+      f"total area relative difference {abs(pga - lta) / pga:.3e}")
+PY
+}
+
+compare_job "城规建设用地 ∩ 土规非建设用地 (the bench rule)" benches/bench_rules.toml \
+  "a.cls_cons = 'yes' AND b.cls_cons = 'no'" "$ROUNDS"
+
 rm -rf "$DIR/out2"
 START=$(date +%s.%N)
 /usr/bin/time -v -o "$DIR/time-reconcile2.txt" \
@@ -77,13 +96,13 @@ END=$(date +%s.%N)
 LT2_MS=$(echo "($END - $START) * 1000" | bc)
 LT2_RSS=$(grep -oP 'Maximum resident set size \(kbytes\): \K[0-9]+' "$DIR/time-reconcile2.txt")
 echo "lantu reconcile with the XLSX ledger and the persistent ledger: ${LT2_MS} ms, peak RSS $((LT2_RSS / 1024)) MiB"
-python3 - "$PG_MS" "$LT_MS" "$PG_COUNT" "$LT_COUNT" "$PG_AREA" "$LT_AREA" <<'PY'
-import sys
-pg, lt, pgc, ltc, pga, lta = sys.argv[1:]
-pg, lt, pga, lta = float(pg), float(lt), float(pga), float(lta)
-print(f"ratio PostGIS / lantu (medians): {pg / lt:.2f}x; pieces {'identical' if pgc == ltc else 'DIFFER'} ({pgc} vs {ltc}); "
-      f"total area relative difference {abs(pga - lta) / pga:.3e}")
-PY
+
+# The whole two-plan overlay (every 控规 parcel against every 管制区 zone it meets, whatever
+# their classes): tens of thousands of pieces or more, the scale of the issue's reference job.
+if [ "${FULL_ROUNDS:-3}" -gt 0 ]; then
+  compare_job "控规 ∩ 管制区, every pair (the full two-plan overlay)" benches/bench_rules_full.toml \
+    "true" "${FULL_ROUNDS:-3}"
+fi
 
 echo "== site check: one site against kg, gzq, yjjbnt, czkfbj (3000 sites) =="
 # The same 3000 sites as benches/district.rs would be ideal; here: random 50–300 m rectangles
