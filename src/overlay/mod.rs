@@ -4,7 +4,8 @@
 //! Gauss–Krüger data). A pair is overlaid by i_overlay's i64 engine after both sides are
 //! pre-clipped to the other's bounding box plus a margin ([`clip`]); when the pre-clip shows the
 //! other polygon covers the subject's whole bounding box, the overlay is skipped (containment
-//! shortcut). Results keep only polygonal parts (i_overlay emits nothing of lower dimension), are
+//! shortcut); a pair whose boundaries provably do not meet is not overlaid at all ([`disjoint`]).
+//! Results keep only polygonal parts (i_overlay emits nothing of lower dimension), are
 //! OGC-valid, and carry their area from exact integer arithmetic.
 //!
 //! The engine runs per rayon worker with its buffers reused; a panic inside it is caught and
@@ -12,6 +13,7 @@
 
 pub mod clip;
 pub mod convex;
+pub mod disjoint;
 pub mod grid;
 pub mod prepared;
 
@@ -204,7 +206,9 @@ pub fn intersection(
     other: &IntPoly,
     grid: &Grid,
 ) -> Result<(Piece, Path), String> {
-    if !subject.bbox.intersects(&other.bbox) {
+    // Neighbours along a shared boundary meet by box but not by area: proving that is cheaper
+    // than clipping and overlaying them.
+    if disjoint::interiors_disjoint(subject, other) {
         return Ok((Piece::from_shapes(Vec::new()), Path::Disjoint));
     }
     let (mx, my) = (grid.dx(CLIP_MARGIN_M), grid.dy(CLIP_MARGIN_M));

@@ -617,11 +617,16 @@ impl FlatLayer {
         let mut stack: Vec<(usize, usize)> = Vec::with_capacity(32);
         stack.push((top, 0));
         while let Some((level, first)) = stack.pop() {
-            let end = (first + NODE_SIZE).min(self.tree.levels[level].1);
-            for pos in first..end {
-                if !overlaps(query, &self.node(level, pos)) {
+            let (at, count) = self.tree.levels[level];
+            let end = (first + NODE_SIZE).min(count);
+            // One bounds check per group of siblings, not per box.
+            let group = &self.bytes[at + 32 * first..at + 32 * end];
+            for (k, raw) in group.chunks_exact(32).enumerate() {
+                let b: Box2 = bytemuck::pod_read_unaligned(raw);
+                if !overlaps(query, &b) {
                     continue;
                 }
+                let pos = first + k;
                 if level == 0 {
                     found(pos);
                 } else {
