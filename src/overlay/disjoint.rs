@@ -20,8 +20,8 @@ type Point = IntPoint<i64>;
 
 /// Sign of the turn a → b → c: 1 left, −1 right, 0 collinear.
 fn orientation(a: Point, b: Point, c: Point) -> i8 {
-    let cross = i128::from(b.x - a.x) * i128::from(c.y - a.y)
-        - i128::from(b.y - a.y) * i128::from(c.x - a.x);
+    let d = |u: i64, v: i64| i128::from(u) - i128::from(v);
+    let cross = d(b.x, a.x) * d(c.y, a.y) - d(b.y, a.y) * d(c.x, a.x);
     cross.signum() as i8
 }
 
