@@ -37,7 +37,11 @@ enum FrontCommand {
 }
 
 fn main() -> ExitCode {
-    if std::env::args_os().nth(1).is_some_and(|a| a == "reconcile")
+    // The first word that is not a flag (`lantu -v reconcile …` is a reconcile too).
+    let command = std::env::args_os()
+        .skip(1)
+        .find(|a| !a.to_string_lossy().starts_with('-'));
+    if command.is_some_and(|a| a == "reconcile")
         && let Ok(args) = FrontEnd::try_parse()
         && let FrontCommand::Reconcile(a) = args.command
         && !a.needs_gis()

@@ -7,7 +7,7 @@ pub mod validate;
 pub type Box2 = [f64; 4];
 
 /// The order of `boxes` along a Hilbert curve through their centres (position → index into
-/// `boxes`); boxes without area (min > max, or not finite) go last. Neighbours in the result
+/// `boxes`); empty boxes (min > max) and boxes with a non-finite coordinate go last. Neighbours in the result
 /// are near each other on the ground, which is what packed R-trees and clustered writes want.
 pub fn hilbert_order(boxes: &[Box2]) -> Vec<usize> {
     let valid = |b: &Box2| b[0] <= b[2] && b[1] <= b[3] && b.iter().all(|v| v.is_finite());
@@ -29,9 +29,11 @@ pub fn hilbert_order(boxes: &[Box2]) -> Vec<usize> {
         return (0..boxes.len()).collect();
     };
     let cells = f64::from(HILBERT_SIDE - 1);
+    // Divided before scaled and clamped, so no extent (even near f64::MAX) leaves the grid.
     let scale = |v: f64, lo: f64, hi: f64| {
-        if hi > lo {
-            (cells * (v - lo) / (hi - lo)).floor() as u32
+        let t = (v - lo) / (hi - lo);
+        if t.is_finite() {
+            (t * cells).floor().clamp(0.0, cells) as u32
         } else {
             0
         }
@@ -44,8 +46,8 @@ pub fn hilbert_order(boxes: &[Box2]) -> Vec<usize> {
         .map(|(i, b)| {
             let key = if valid(b) {
                 hilbert_key(
-                    scale((b[0] + b[2]) / 2.0, e[0], e[2]),
-                    scale((b[1] + b[3]) / 2.0, e[1], e[3]),
+                    scale(b[0] / 2.0 + b[2] / 2.0, e[0], e[2]),
+                    scale(b[1] / 2.0 + b[3] / 2.0, e[1], e[3]),
                 )
             } else {
                 u64::MAX
@@ -104,6 +106,19 @@ mod tests {
             let step = (a[0] - b[0]).abs() + (a[1] - b[1]).abs();
             assert_eq!(step, 1.0, "{:?} → {:?}", a, b);
         }
+    }
+
+    #[test]
+    fn extents_near_the_limits_of_f64_stay_on_the_grid() {
+        let boxes = [
+            [0.0, 0.0, 1.0, 1.0],
+            [-1e305, -1e305, 1e305, 1e305],
+            [f64::MAX / 2.0, 0.0, f64::MAX, 1.0],
+            [2.0, 2.0, 2.0, 2.0],
+        ];
+        let mut order = hilbert_order(&boxes);
+        order.sort_unstable();
+        assert_eq!(order, vec![0, 1, 2, 3]);
     }
 
     #[test]

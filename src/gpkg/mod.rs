@@ -152,6 +152,10 @@ impl GpkgWriter {
         }
         let ident = |s: &str| format!("\"{}\"", s.replace('"', "\"\""));
         let conn = Connection::open(path).map_err(sql_err)?;
+        // The spatial index is bulk-loaded into the R*Tree's shadow tables (see `rtree`), which a
+        // build or caller that turns on defensive mode would make read-only.
+        conn.set_db_config(rusqlite::config::DbConfig::SQLITE_DBCONFIG_DEFENSIVE, false)
+            .map_err(sql_err)?;
         conn.execute_batch("PRAGMA application_id = 1196444487;
              PRAGMA user_version = 10300;
              PRAGMA journal_mode = OFF;

@@ -18,6 +18,9 @@ use super::{IRect, IntPoly, Ring};
 
 type Point = IntPoint<i64>;
 
+/// Edge pairs compared at most before the proof is left to the overlay.
+const MAX_EDGE_PAIRS: usize = 4096;
+
 /// Sign of the turn a → b → c: 1 left, −1 right, 0 collinear.
 fn orientation(a: Point, b: Point, c: Point) -> i8 {
     let d = |u: i64, v: i64| i128::from(u) - i128::from(v);
@@ -99,17 +102,16 @@ pub fn interiors_disjoint(a: &IntPoly, b: &IntPoly) -> bool {
         max_x: a.bbox.max_x.min(b.bbox.max_x),
         max_y: a.bbox.max_y.min(b.bbox.max_y),
     };
+    let a_edges = edges_meeting(&a.rings, &window);
     let b_edges = edges_meeting(&b.rings, &window);
-    for ring in &a.rings {
-        let n = ring.len();
-        for k in 0..n {
-            let (p, q) = (ring[k], ring[(k + 1) % n]);
-            if !edge_box(p, q).intersects(&window) {
-                continue;
-            }
-            if b_edges.iter().any(|&(r, s)| segments_may_meet(p, q, r, s)) {
-                return false;
-            }
+    // Every pair is compared: past this many (two large zones whose boundaries run side by side)
+    // the overlay's sweep is the cheaper way to the answer.
+    if a_edges.len() * b_edges.len() > MAX_EDGE_PAIRS {
+        return false;
+    }
+    for &(p, q) in &a_edges {
+        if b_edges.iter().any(|&(r, s)| segments_may_meet(p, q, r, s)) {
+            return false;
         }
     }
     // The boundaries do not meet: each ring is wholly inside or wholly outside the other

@@ -1040,7 +1040,8 @@ pub fn reconcile(
     // Freeing the features read (one slot per feature of every layer, each one read a set of
     // rings) took ~2 % of a short run's instructions; nothing reads them any more, so a helper
     // thread frees them while the caller writes its outputs (if no thread can be started, the
-    // closure and what it holds are dropped here).
+    // closure and what it holds are dropped here). The thread only frees; it may still be
+    // running when a short-lived CLI process exits, which is harmless.
     let Context { layers, flags, .. } = ctx;
     let _ = std::thread::Builder::new()
         .name("reconcile-free".into())

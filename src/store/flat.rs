@@ -428,8 +428,10 @@ fn map(file: &File) -> std::io::Result<Mmap> {
     // SAFETY: a mapping is only sound while nobody changes the file under it. The store never
     // changes a flat index in place: it writes a new one to a temporary file and renames it over
     // the old (`Store::write_atomically`), and a mapping keeps the inode it was made from, so
-    // rebuilds and deletes are safe. Only another program truncating the file in place would
-    // fault the process (SIGBUS); the store directory is lantu's own.
+    // rebuilds and deletes are safe. Only a program that rewrites or truncates the file in
+    // place while it is mapped (`rsync --inplace`, a test writing over it) would fault the
+    // process (SIGBUS); the store directory is lantu's own, and tests replace files only while
+    // no run has them open.
     unsafe { Mmap::map(file) }
 }
 
@@ -548,12 +550,14 @@ impl FlatLayer {
 
     /// The `i`th u32 of the section at `at` (in bounds: section sizes are checked on open).
     fn u32_at(&self, at: usize, i: usize) -> u32 {
+        debug_assert!(i < self.n, "feature {i} of {}", self.n);
         let mut b = [0u8; 4];
         b.copy_from_slice(&self.bytes[at + 4 * i..at + 4 * i + 4]);
         u32::from_le_bytes(b)
     }
 
     fn offset(&self, i: usize) -> u64 {
+        debug_assert!(i <= self.n, "offset {i} of {}", self.n);
         let at = self.offsets_at + 8 * i;
         let mut b = [0u8; 8];
         b.copy_from_slice(&self.bytes[at..at + 8]);
@@ -562,6 +566,7 @@ impl FlatLayer {
 
     /// Box `i` of tree level `level`.
     fn node(&self, level: usize, i: usize) -> Box2 {
+        debug_assert!(i < self.tree.levels[level].1, "node {i} of level {level}");
         let at = self.tree.levels[level].0 + 32 * i;
         bytemuck::pod_read_unaligned(&self.bytes[at..at + 32])
     }
