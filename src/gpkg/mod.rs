@@ -2,10 +2,10 @@
 //!
 //! Reconciliation writes tens of thousands of conflict pieces; through GDAL that took 0.69 s for
 //! 64 482 pieces, most of it in the spatial index GDAL builds when the file closes. Here rows
-//! (GeoPackage geometry blobs, little-endian WKB) and their R-tree entries are inserted in one
-//! transaction as pieces arrive, and the R-tree triggers of the `gpkg_rtree_index` extension are
-//! created at the end, so GDAL, QGIS and PostGIS's ogr_fdw read the result as a normal indexed
-//! GeoPackage 1.3.
+//! (GeoPackage geometry blobs, little-endian WKB) are inserted as pieces arrive, in one
+//! transaction; their envelopes are kept and the R-tree is bulk-loaded at the end ([`rtree`]),
+//! followed by the triggers of the `gpkg_rtree_index` extension, so GDAL, QGIS and PostGIS's
+//! ogr_fdw read the result as a normal indexed GeoPackage 1.3.
 
 mod rtree;
 
